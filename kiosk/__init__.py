@@ -1,0 +1,1 @@
+"""The offline kiosk: a local verification screen for a court lobby."""

@@ -1,0 +1,1 @@
+"""The HTTP verification service and its web pages."""

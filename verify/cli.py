@@ -1,0 +1,347 @@
+"""The ``wathiq`` command line: a thin layer over the library.
+
+It turns domain errors into one clear message and an exit status. For ``verify``:
+0 genuine, 1 not genuine, 3 cannot verify, 2 usage error. Other commands exit 0 on
+success, 1 on an error the operator must fix, and 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from verify.config import Home
+from verify.errors import DocumentInputError, WathiqError
+from verify.verdict import Outcome, Verdict
+
+__all__ = ["main"]
+
+logger = logging.getLogger("wathiq")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANNOT_VERIFY = 0, 1, 2, 3
+VERDICT_EXIT = {
+    Outcome.GENUINE: EXIT_OK,
+    Outcome.NOT_GENUINE: EXIT_ERROR,
+    Outcome.CANNOT_VERIFY: EXIT_CANNOT_VERIFY,
+}
+# Input files given on the command line: documents and batches are small.
+MAX_JSON_BYTES = 1024 * 1024
+
+
+class UsageError(Exception):
+    """The command line itself is wrong."""
+
+
+def _time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}; use ISO 8601 such as 2026-11-18T09:30:00+03:00"
+        ) from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"time {text!r} needs a UTC offset or Z")
+    return parsed
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    at: datetime | None = getattr(args, "at", None)
+    return at or datetime.now(UTC)
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_JSON_BYTES + 1)
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise UsageError(f"{path} is over {MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DocumentInputError(f"{path} is not valid JSON: {error}") from None
+
+
+# Keys.
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    from verify.signing.authority import Authority
+
+    authority = Authority(Home.from_env())
+    created = authority.init_keys(args.court, _now(args))
+    for use, kid in created.items():
+        print(f"{use:10} {kid}")
+    paths = authority.publish(_now(args))
+    print(f"published {paths[0]} and {paths[1]}")
+    return EXIT_OK
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from verify.signing.authority import Authority
+
+    authority = Authority(Home.from_env())
+    if args.root:
+        kid = authority.rotate_root(_now(args))
+        print(f"new root key {kid}; the next key list is signed by the old root too")
+    else:
+        kid = authority.rotate(_now(args), args.court)
+        print(f"new issuing key {kid}; the previous one is retired")
+    authority.publish(_now(args))
+    return EXIT_OK
+
+
+def cmd_keys_compromise(args: argparse.Namespace) -> int:
+    from verify.signing.authority import Authority
+
+    authority = Authority(Home.from_env())
+    authority.compromise(args.kid, args.since)
+    authority.publish(_now(args))
+    print(f"key {args.kid} marked compromised since {args.since.isoformat()}")
+    return EXIT_OK
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from verify.registry import Registry
+
+    registry = Registry(Home.from_env().registry_path)
+    keys = registry.keys()
+    if args.json:
+        print(json.dumps(keys, indent=2))
+        return EXIT_OK
+    if not keys:
+        print("no keys; run 'wathiq keys init'")
+    for key in keys:
+        until = key["valid_until"] or "-"
+        compromised = key["compromised_at"] or ""
+        print(
+            f"{key['kid']}  {key['use']:9}  {key['court']:8}  {key['status']:11}"
+            f"  from {key['valid_from'][:19]}  until {until[:19]}  {compromised}"
+        )
+    return EXIT_OK
+
+
+def cmd_keys_publish(args: argparse.Namespace) -> int:
+    from verify.signing.authority import Authority
+
+    out = Path(args.out) if args.out else None
+    paths = Authority(Home.from_env()).publish(_now(args), out)
+    print(f"published {paths[0]} and {paths[1]}")
+    return EXIT_OK
+
+
+# Documents.
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from verify.documents import parse_document
+    from verify.signing.authority import Authority
+
+    document = parse_document(args.type, _read_json(args.json))
+    issued = Authority(Home.from_env()).issue(document, _now(args))
+    print(issued.qr_text)
+    return EXIT_OK
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from verify.signing.authority import Authority
+
+    Authority(Home.from_env()).revoke(
+        args.document_id, args.reason, _now(args), successor_id=args.successor
+    )
+    print(f"document {args.document_id.upper()} is now {args.reason}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from verify.inputs import verify_file
+    from verify.registry import Registry
+    from verify.trust import TrustStore
+    from verify.verifier import verify_qr_text
+
+    home = Home.from_env()
+    store = TrustStore.load(home.trust_dir)
+    registry = None
+    if not args.offline and home.registry_path.exists():
+        registry = Registry(home.registry_path)
+    now = _now(args)
+    source = args.input
+    if source == "-":
+        text = sys.stdin.read(1 << 16).strip()
+        verdict = verify_qr_text(text, store, now=now, registry=registry)
+    elif Path(source).is_file():
+        data = Path(source).read_bytes()
+        verdict = verify_file(data, store, now=now, registry=registry)
+    else:
+        verdict = verify_qr_text(source, store, now=now, registry=registry)
+    if args.json:
+        print(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_verdict(verdict, args.lang))
+    return VERDICT_EXIT[verdict.outcome]
+
+
+def format_verdict(verdict: Verdict, lang: str) -> str:
+    """Write a verdict as a person reads it."""
+    from verify.messages import field_rows, headline, next_step, status_text
+
+    mark = {"genuine": "✔", "not_genuine": "✘", "cannot_verify": "?"}
+    lines = [
+        f"{mark[verdict.outcome.value]} {headline(verdict, lang)}  [{verdict.status}]",
+        status_text(verdict, lang),
+    ]
+    if verdict.reason and verdict.status.value != "REVOKED":
+        lines.append(verdict.reason)
+    rows = field_rows(verdict.document, lang)
+    width = max((len(label) for label, _ in rows), default=0)
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    lines.append("")
+    for check in verdict.checks:
+        lines.append(f"  {'✔' if check.passed else '✘'} {check.name}: {check.detail}")
+    lines.append("")
+    lines.append(next_step(verdict, lang))
+    return "\n".join(lines)
+
+
+def cmd_trust_import(args: argparse.Namespace) -> int:
+    from verify.trust import TrustStore
+
+    home = Home.from_env()
+    source = Path(args.directory)
+    store = TrustStore.load(home.trust_dir)
+    now = _now(args)
+    store.accept_key_list(_read_bytes(source / "keys.json"), now)
+    store.accept_status_list(_read_bytes(source / "status.json"), now)
+    assert store.key_list is not None and store.status_list is not None
+    print(
+        f"accepted key list version {store.key_list.version} and status list"
+        f" version {store.status_list.version}"
+    )
+    return EXIT_OK
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wathiq",
+        description="Issue signed court documents and verify them from their QR code."
+        " State lives in WATHIQ_HOME (default ./var).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log decisions")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_keys(commands)
+    _add_documents(commands)
+    _add_extensions(commands)
+    return parser
+
+
+def _add(
+    commands: Any, name: str, handler: Callable[[argparse.Namespace], int], help: str
+) -> argparse.ArgumentParser:
+    command: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=help
+    )
+    command.set_defaults(handler=handler)
+    command.add_argument(
+        "--at",
+        type=_time,
+        help="reference time instead of now, ISO 8601 with offset (for audits and tests)",
+    )
+    return command
+
+
+def _add_keys(commands: Any) -> None:
+    keys = commands.add_parser("keys", help="manage signing keys and the key list")
+    actions = keys.add_subparsers(dest="action", required=True)
+    init = _add(actions, "init", cmd_keys_init, "create the root key and first keys")
+    init.add_argument("--court", default="RYD-ADM", help="court code the keys sign for")
+    rotate = _add(actions, "rotate", cmd_keys_rotate, "add a key and retire the old one")
+    rotate.add_argument("--court", help="court whose issuing key to rotate")
+    rotate.add_argument("--root", action="store_true", help="rotate the root key")
+    compromise = _add(
+        actions, "compromise", cmd_keys_compromise, "mark an issuing key compromised"
+    )
+    compromise.add_argument("kid", help="key id, 16 hex digits")
+    compromise.add_argument(
+        "--since", type=_time, required=True, help="when the compromise began"
+    )
+    listing = _add(actions, "list", cmd_keys_list, "show keys and their state")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    publish = _add(
+        actions, "publish", cmd_keys_publish, "write keys.json and status.json"
+    )
+    publish.add_argument("--out", help="directory to write to (default WATHIQ_HOME/public)")
+
+
+def _add_documents(commands: Any) -> None:
+    from verify.documents import DOCUMENT_TYPES
+    from verify.registry import REVOCATION_REASONS
+
+    sign = _add(commands, "sign", cmd_sign, "sign a document and print its QR text")
+    sign.add_argument("--type", required=True, choices=list(DOCUMENT_TYPES))
+    sign.add_argument("--json", required=True, help="document fields, a JSON file")
+    revoke = _add(commands, "revoke", cmd_revoke, "revoke, supersede or set aside")
+    revoke.add_argument("document_id", help="document id as printed on the document")
+    revoke.add_argument("--reason", required=True, choices=list(REVOCATION_REASONS))
+    revoke.add_argument("--successor", help="id of the document that replaces it")
+    verify = _add(commands, "verify", cmd_verify, "verify a QR text, image or PDF")
+    verify.add_argument("input", help="QR text, a file (image or PDF), or - for stdin")
+    verify.add_argument("--lang", choices=["ar", "en"], default="ar")
+    verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    verify.add_argument(
+        "--offline", action="store_true", help="do not consult the local registry"
+    )
+    trust = commands.add_parser("trust", help="manage this machine's trust store")
+    actions = trust.add_subparsers(dest="action", required=True)
+    importer = _add(
+        actions, "import", cmd_trust_import, "accept keys.json and status.json from DIR"
+    )
+    importer.add_argument("directory", help="a directory written by 'keys publish'")
+
+
+def _add_extensions(commands: Any) -> None:
+    """Add the commands of the other modules that are installed."""
+    from verify import cli_documents
+
+    cli_documents.add_commands(commands, _add)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        result: int = args.handler(args)
+    except UsageError as error:
+        print(f"wathiq: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DocumentInputError as error:
+        print(f"wathiq: invalid document: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except WathiqError as error:
+        print(f"wathiq: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("wathiq: interrupted", file=sys.stderr)
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Keys, document signing and the publication of key and status lists."""

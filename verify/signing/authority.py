@@ -1,0 +1,329 @@
+"""The issuing authority: keys, issuance, revocation and publication.
+
+It ties the key store, the registry and the published lists of one data directory
+together. Each operation that writes the registry runs in one transaction, and the
+published files it changes are replaced atomically before that transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from verify.config import Home
+from verify.crypto import jwk_from_public_key
+from verify.documents import DOCUMENT_TYPES, Document
+from verify.errors import KeyStoreError, RegistryError
+from verify.payload import format_document_id, qr_text_for
+from verify.registry import REVOCATION_REASONS, STATUS_LIST_SIZE, Registry
+from verify.signing.keys import KeyStore, SigningKey
+from verify.signing.publish import build_key_list, build_status_list
+from verify.signing.signer import claims_for, new_document_id, sign_claims
+from verify.trust import TrustStore, _write_atomic
+
+__all__ = ["Authority", "IssuedDocument"]
+
+logger = logging.getLogger(__name__)
+
+KEY_LIST_LIFETIME = timedelta(days=30)
+STATUS_LIST_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    document_id: str
+    qr_text: str
+    pdf: bytes | None
+    created: bool
+    """False when an earlier issuance with the same request key was returned."""
+
+
+def default_courts() -> dict[str, Any]:
+    text = resources.files("verify").joinpath("data/courts.json").read_text("utf-8")
+    courts: dict[str, Any] = json.loads(text)
+    return courts
+
+
+class Authority:
+    def __init__(self, home: Home, registry: Registry | None = None) -> None:
+        self.home = home
+        self.registry = registry or Registry(home.registry_path)
+        self.keystore = KeyStore(home.private_dir)
+        self._loaded: dict[str, SigningKey] = {}
+
+    def _signing_key(self, kid: str) -> SigningKey:
+        if kid not in self._loaded:
+            self._loaded[kid] = self.keystore.load(bytes.fromhex(kid))
+        return self._loaded[kid]
+
+    def _active(self, use: str, court: str | None = None) -> dict[str, Any]:
+        for key in reversed(self.registry.keys()):
+            if key["use"] == use and key["status"] == "active":
+                if court is None or key["court"] == court:
+                    return key
+        where = f" for court {court}" if court else ""
+        raise KeyStoreError(
+            f"no active {use} key{where}; run 'wathiq keys init' or 'wathiq keys rotate'"
+        )
+
+    # Keys.
+
+    def init_keys(self, court: str, now: datetime) -> dict[str, str]:
+        """Create the root key, a first issuing key and a status-list key."""
+        if self.registry.keys():
+            raise KeyStoreError(
+                f"keys already exist in {self.home.root}; use 'wathiq keys rotate'"
+            )
+        if court not in default_courts():
+            raise KeyStoreError(
+                f"unknown court code {court!r}; known: {', '.join(default_courts())}"
+            )
+        created = {}
+        with self.registry.transaction() as db:
+            for use, types in (
+                ("root", []),
+                ("documents", list(DOCUMENT_TYPES)),
+                ("status", []),
+            ):
+                key = self.keystore.create()
+                self.registry.add_key(db, _key_row(key, use, court, types, now))
+                created[use] = key.kid.hex()
+            self.registry.audit(db, "cli", "keys.init", detail=json.dumps(created))
+        root = self._active("root")
+        TrustStore.pin(self.home.trust_dir, root["jwk"])
+        return created
+
+    def rotate(self, now: datetime, court: str | None = None) -> str:
+        """Add a new issuing key and retire the active one of the same court."""
+        old = self._active("documents", court)
+        new = self.keystore.create()
+        with self.registry.transaction() as db:
+            db.execute(
+                "UPDATE keys SET status = 'retired', valid_until = ? WHERE kid = ?",
+                [now.isoformat(), old["kid"]],
+            )
+            row = _key_row(new, "documents", old["court"], old["document_types"], now)
+            self.registry.add_key(db, row)
+            detail = f"{old['kid']} -> {new.kid.hex()}"
+            self.registry.audit(db, "cli", "keys.rotate", detail=detail)
+        return new.kid.hex()
+
+    def rotate_root(self, now: datetime) -> str:
+        """Create a new root key; the next key list is signed by old and new root."""
+        old = self._active("root")
+        new = self.keystore.create()
+        with self.registry.transaction() as db:
+            db.execute(
+                "UPDATE keys SET status = 'retired', valid_until = ? WHERE kid = ?",
+                [now.isoformat(), old["kid"]],
+            )
+            self.registry.add_key(db, _key_row(new, "root", old["court"], [], now))
+            detail = f"{old['kid']} -> {new.kid.hex()}"
+            self.registry.audit(db, "cli", "keys.rotate-root", detail=detail)
+        return new.kid.hex()
+
+    def compromise(self, kid: str, since: datetime) -> None:
+        key = self.registry.key(kid.lower())
+        if key is None:
+            raise KeyStoreError(f"key {kid} is not in the registry; see 'wathiq keys list'")
+        if key["use"] == "root":
+            raise KeyStoreError("a compromised root key needs a new trust anchor pinned")
+        with self.registry.transaction() as db:
+            db.execute(
+                "UPDATE keys SET status = 'compromised', compromised_at = ? WHERE kid = ?",
+                [since.isoformat(), key["kid"]],
+            )
+            self.registry.audit(db, "cli", "keys.compromise", detail=key["kid"])
+
+    # Publication.
+
+    def publish(self, now: datetime, out_dir: Path | None = None) -> list[Path]:
+        """Write keys.json and status.json, and update this machine's trust store."""
+        out = out_dir or self.home.public_dir
+        with self.registry.transaction() as db:
+            keys_bytes = self._key_list(db, now)
+            status_bytes = self._status_list(db, now)
+            paths = [out / "keys.json", out / "status.json"]
+            _write_atomic(paths[0], keys_bytes)
+            _write_atomic(paths[1], status_bytes)
+            self.registry.audit(db, "cli", "keys.publish", detail=str(out))
+        if out != self.home.public_dir:
+            _write_atomic(self.home.public_dir / "keys.json", keys_bytes)
+            _write_atomic(self.home.public_dir / "status.json", status_bytes)
+        self._update_trust_store(now, keys_bytes, status_bytes)
+        return paths
+
+    def _key_list(self, db: Any, now: datetime) -> bytes:
+        keys = self.registry.keys()
+        root = self._signing_key(self._active("root")["kid"])
+        retired_roots = [
+            key for key in keys if key["use"] == "root" and key["status"] == "retired"
+        ]
+        # A rotated root signs once more, so verifiers pinning it accept the new one.
+        previous = [self._signing_key(retired_roots[-1]["kid"])] if retired_roots else []
+        return build_key_list(
+            version=self.registry.next_version(db, "keys", now.isoformat()),
+            issued_at=now,
+            expires_at=now + KEY_LIST_LIFETIME,
+            root=root,
+            keys=[key for key in keys if key["use"] != "root"],
+            courts=default_courts(),
+            previous_roots=previous,
+        )
+
+    def _status_list(self, db: Any, now: datetime) -> bytes:
+        return build_status_list(
+            version=self.registry.next_version(db, "status", now.isoformat()),
+            issued_at=now,
+            expires_at=now + STATUS_LIST_LIFETIME,
+            size=STATUS_LIST_SIZE,
+            entries=self.registry.status_entries(),
+            signer=self._signing_key(self._active("status")["kid"]),
+        )
+
+    def _update_trust_store(
+        self, now: datetime, keys_bytes: bytes | None, status_bytes: bytes
+    ) -> None:
+        store = TrustStore.load(self.home.trust_dir)
+        if keys_bytes is None and store.key_list is None:
+            return
+        if keys_bytes is not None:
+            store.accept_key_list(keys_bytes, now)
+        store.accept_status_list(status_bytes, now)
+
+    # Documents.
+
+    def issue(
+        self,
+        document: Document,
+        now: datetime,
+        *,
+        actor: str = "cli",
+        request_key: str | None = None,
+        with_pdf: bool = False,
+    ) -> IssuedDocument:
+        """Sign `document`, record it, and return its id, QR text and PDF.
+
+        With a `request_key` seen before, the earlier document is returned instead,
+        so a batch or a client retry never issues a duplicate.
+        """
+        if request_key is not None:
+            earlier = self.registry.document_by_request_key(request_key)
+            if earlier is not None:
+                pdf = self.registry.pdf(earlier.id) if with_pdf else None
+                return IssuedDocument(earlier.id, earlier.qr_text, pdf, False)
+        court = document.content["court"]
+        key_row = self._active("documents", court)
+        if document.type not in key_row["document_types"]:
+            raise KeyStoreError(f"the active key of {court} may not sign {document.type}")
+        key = self._signing_key(key_row["kid"])
+        document_id = new_document_id()
+        with self.registry.transaction() as db:
+            index = self.registry.allocate_status_index(db)
+            claims = claims_for(
+                document, document_id=document_id, status_index=index, issued_at=now
+            )
+            qr_text = qr_text_for(sign_claims(claims, key), self.home.base_url)
+            pdf = self._render(document, claims, qr_text) if with_pdf else None
+            text_id = format_document_id(document_id)
+            self.registry.insert_document(
+                db,
+                {
+                    "id": text_id,
+                    "type": document.type,
+                    "content": document.content,
+                    "kid": key_row["kid"],
+                    "issued_at": claims.issued_at.isoformat(),
+                    "expires_at": claims.expires_at.isoformat()
+                    if claims.expires_at
+                    else None,
+                    "content_digest": document.digest.hex(),
+                    "status_index": index,
+                    "status": "valid",
+                    "qr_text": qr_text,
+                    "pdf": pdf,
+                    "pdf_sha256": hashlib.sha256(pdf).hexdigest() if pdf else None,
+                    "request_key": request_key,
+                },
+            )
+            self.registry.audit(db, actor, "document.issue", text_id, document.type)
+        logger.info("issued %s %s", document.type, text_id)
+        return IssuedDocument(text_id, qr_text, pdf, True)
+
+    def _render(self, document: Document, claims: Any, qr_text: str) -> bytes:
+        from verify.signing.render import Letterhead, render_pdf
+
+        names = default_courts().get(claims.court, {})
+        circuit = names.get("circuits", {}).get(claims.circuit, {})
+        letterhead = Letterhead(
+            court_ar=names.get("name_ar", claims.court),
+            court_en=names.get("name_en", claims.court),
+            circuit_ar=circuit.get("name_ar", claims.circuit),
+            circuit_en=circuit.get("name_en", claims.circuit),
+        )
+        return render_pdf(
+            document,
+            document_id=format_document_id(claims.document_id),
+            issued_at=claims.issued_at,
+            qr_text=qr_text,
+            letterhead=letterhead,
+        )
+
+    def revoke(
+        self,
+        document_id: str,
+        reason: str,
+        now: datetime,
+        *,
+        successor_id: str | None = None,
+        actor: str = "cli",
+    ) -> None:
+        """Mark a document revoked, superseded or set aside, and republish status."""
+        if reason not in REVOCATION_REASONS:
+            raise RegistryError(
+                f"unknown reason {reason!r}; use one of: {', '.join(REVOCATION_REASONS)}"
+            )
+        row = self.registry.document(document_id)
+        if successor_id is not None:
+            successor_id = self.registry.document(successor_id).id
+            if successor_id == row.id:
+                raise RegistryError("a document cannot be its own successor")
+        if row.status != "valid":
+            raise RegistryError(f"document {row.id} is already {row.status}")
+        with self.registry.transaction() as db:
+            db.execute(
+                "UPDATE documents SET status = ?, successor_id = ?, revoked_at = ?"
+                " WHERE id = ?",
+                [reason, successor_id, now.isoformat(), row.id],
+            )
+            status_bytes = self._status_list(db, now)
+            _write_atomic(self.home.public_dir / "status.json", status_bytes)
+            self.registry.audit(db, actor, "document.revoke", row.id, reason)
+        self._update_trust_store(now, None, status_bytes)
+        logger.info("revoked %s (%s)", row.id, reason)
+
+
+def _key_row(
+    key: SigningKey, use: str, court: str, types: list[str], now: datetime
+) -> dict[str, Any]:
+    # Whole seconds, like the iat claim, so a document signed in the same second
+    # as its key was created falls inside the key's validity.
+    now = now.replace(microsecond=0)
+    return {
+        "kid": key.kid.hex(),
+        "use": use,
+        "court": court,
+        "document_types": types,
+        "jwk": jwk_from_public_key(key.public_key),
+        "valid_from": now.isoformat(),
+        "valid_until": None,
+        "status": "active",
+        "compromised_at": None,
+        "created_at": now.isoformat(),
+    }
