@@ -26,7 +26,9 @@ def keys(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def sign(capsys: pytest.CaptureFixture[str], kind: str = "judgment_copy") -> str:
-    code, out, err = run(capsys, "sign", "--type", kind, "--json", str(EXAMPLES / f"{kind}.json"))
+    code, out, err = run(
+        capsys, "sign", "--type", kind, "--json", str(EXAMPLES / f"{kind}.json")
+    )
     assert code == 0, err
     return out.strip()
 
@@ -74,7 +76,12 @@ def test_passphrase_file_and_wrong_passphrase(
     assert run(capsys, "keys", "init")[0] == 0
     monkeypatch.setenv("WATHIQ_KEY_PASSPHRASE", "a different passphrase")
     code, out, err = run(
-        capsys, "sign", "--type", "judgment_copy", "--json", str(EXAMPLES / "judgment_copy.json")
+        capsys,
+        "sign",
+        "--type",
+        "judgment_copy",
+        "--json",
+        str(EXAMPLES / "judgment_copy.json"),
     )
     assert code == 1
     assert "wrong passphrase" in err
@@ -115,7 +122,10 @@ def test_verify_json_fields(keys: None, capsys: pytest.CaptureFixture[str]):
     assert verdict["status"] == "GENUINE"
     assert len(verdict["document_id"]) == 26
     assert verdict["document"]["attendee_name"] == "نورة بنت عبدالله بن محمد القحطاني"
-    assert {check["name"] for check in verdict["checks"]} >= {"signature", "not_revoked"}
+    assert {check["name"] for check in verdict["checks"]} >= {
+        "signature",
+        "not_revoked",
+    }
 
 
 def test_verify_from_stdin(
@@ -146,7 +156,13 @@ def test_revoke_then_verify(keys: None, capsys: pytest.CaptureFixture[str]):
         "document_id"
     ]
     code, out, err = run(
-        capsys, "revoke", document_id, "--reason", "superseded", "--successor", successor
+        capsys,
+        "revoke",
+        document_id,
+        "--reason",
+        "superseded",
+        "--successor",
+        successor,
     )
     assert code == 0, err
     code, out, _ = run(capsys, "verify", "--json", text)
@@ -174,7 +190,10 @@ def test_rotate_keeps_old_documents(keys: None, capsys: pytest.CaptureFixture[st
     assert run(capsys, "verify", old_text)[0] == 0
     assert run(capsys, "verify", new_text)[0] == 0
     code, out, _ = run(capsys, "keys", "list", "--json")
-    statuses = sorted(key["status"] for key in json.loads(out) if key["use"] == "documents")
+    assert code == 0
+    statuses = sorted(
+        key["status"] for key in json.loads(out) if key["use"] == "documents"
+    )
     assert statuses == ["active", "retired"]
 
 
@@ -182,7 +201,9 @@ def test_compromise_key(keys: None, capsys: pytest.CaptureFixture[str]):
     text = sign(capsys)
     verdict = json.loads(run(capsys, "verify", "--json", text)[1])
     kid = verdict["kid"]
-    code, _, err = run(capsys, "keys", "compromise", kid, "--since", "2000-01-01T00:00:00Z")
+    code, _, err = run(
+        capsys, "keys", "compromise", kid, "--since", "2000-01-01T00:00:00Z"
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "verify", "--json", text)
     assert json.loads(out)["status"] == "KEY_NOT_TRUSTED"
@@ -213,7 +234,9 @@ def test_invalid_document_input(
     code, _, err = run(capsys, "sign", "--type", "judgment_copy", "--json", str(bad))
     assert code == 2
     assert "not valid JSON" in err
-    code, _, err = run(capsys, "sign", "--type", "judgment_copy", "--json", "/nonexistent")
+    code, _, err = run(
+        capsys, "sign", "--type", "judgment_copy", "--json", "/nonexistent"
+    )
     assert code == 2
     assert "cannot read" in err
 
@@ -226,8 +249,12 @@ def test_no_private_key_in_output(
     outputs = []
     text = sign(capsys)
     outputs.append(text)
-    for argv in (["keys", "list"], ["keys", "list", "--json"], ["verify", "--json", text]):
-        code, out, err = run(capsys, *argv)
+    for argv in (
+        ["keys", "list"],
+        ["keys", "list", "--json"],
+        ["verify", "--json", text],
+    ):
+        _, out, err = run(capsys, *argv)
         outputs.append(out + err)
     everything = "\n".join(outputs)
     for pem in (isolated_env / "private").glob("*.pem"):
@@ -240,3 +267,26 @@ def test_no_private_key_in_output(
         assert raw.hex() not in everything
     assert PASSPHRASE not in everything
     assert os.environ["WATHIQ_KEY_PASSPHRASE"] not in everything
+
+
+def test_trust_import_on_new_verifier(
+    keys: None,
+    isolated_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    text = sign(capsys)
+    root_kid = json.loads((isolated_env / "public" / "root.json").read_text())["kid"]
+    monkeypatch.setenv("WATHIQ_HOME", str(tmp_path / "verifier"))
+    public = str(isolated_env / "public")
+    code, _, err = run(capsys, "trust", "import", public)
+    assert code == 1
+    assert "no pinned root" in err
+    code, _, err = run(capsys, "trust", "import", public, "--pin-root", "00" * 8)
+    assert code == 1
+    assert "do not pin it" in err
+    code, out, err = run(capsys, "trust", "import", public, "--pin-root", root_kid)
+    assert code == 0, err
+    assert "key list version 1" in out
+    assert run(capsys, "verify", "--offline", text)[0] == 0

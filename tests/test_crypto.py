@@ -60,15 +60,19 @@ def test_rfc8032_vectors(secret: str, public: str, message: str, signature: str)
 
 
 @pytest.mark.parametrize("secret, public, message, signature", RFC8032_VECTORS)
-def test_non_canonical_s_rejected(secret: str, public: str, message: str, signature: str):
+def test_non_canonical_s_rejected(
+    secret: str, public: str, message: str, signature: str
+):
     raw = bytes.fromhex(signature)
     s = int.from_bytes(raw[32:], "little") + GROUP_ORDER
     malleated = raw[:32] + s.to_bytes(32, "little")
-    assert not verify_signature(bytes.fromhex(public), malleated, bytes.fromhex(message))
+    assert not verify_signature(
+        bytes.fromhex(public), malleated, bytes.fromhex(message)
+    )
 
 
 def test_wrong_message_rejected():
-    secret, public, message, signature = RFC8032_VECTORS[1]
+    _, public, _, signature = RFC8032_VECTORS[1]
     assert not verify_signature(bytes.fromhex(public), bytes.fromhex(signature), b"s")
 
 
@@ -87,10 +91,12 @@ def test_small_order_key_never_verifies():
 
 
 def test_short_key_and_signature_rejected():
-    _, public, message, signature = RFC8032_VECTORS[0]
+    _, public, _, signature = RFC8032_VECTORS[0]
     with pytest.raises(WeakKeyError, match="32 bytes"):
         check_public_key(bytes(31))
-    assert not verify_signature(bytes.fromhex(public), bytes.fromhex(signature)[:63], b"")
+    assert not verify_signature(
+        bytes.fromhex(public), bytes.fromhex(signature)[:63], b""
+    )
 
 
 def test_kid_rule():

@@ -183,7 +183,9 @@ def test_superseded_in_registry_names_successor(
                 "superseded", claims.digest, issuer.issuing.key.kid, "NEWDOCUMENTID"
             )
 
-    verdict = verify_qr_text(issuer.qr_text(claims), store, now=NOW, registry=Registry())
+    verdict = verify_qr_text(
+        issuer.qr_text(claims), store, now=NOW, registry=Registry()
+    )
     assert verdict.status is Status.REVOKED
     assert verdict.reason == "superseded"
     assert verdict.successor_id == "NEWDOCUMENTID"
@@ -274,7 +276,9 @@ def test_overlong_text_is_malformed(issuer: SimulatedIssuer, tmp_path: Path):
 def test_trailing_cbor_bytes_are_malformed(issuer: SimulatedIssuer, tmp_path: Path):
     store = issuer.store(tmp_path)
     body = issuer.sign(issuer.claims()) + b"\x00"
-    assert verify_qr_text(_text_for_bytes(body), store, now=NOW).status is Status.MALFORMED
+    assert (
+        verify_qr_text(_text_for_bytes(body), store, now=NOW).status is Status.MALFORMED
+    )
 
 
 def test_signed_garbage_claims_are_malformed(issuer: SimulatedIssuer, tmp_path: Path):
@@ -309,9 +313,7 @@ def test_foreign_codes_are_not_ours(text: str, issuer: SimulatedIssuer, tmp_path
     assert verdict.outcome is Outcome.CANNOT_VERIFY
 
 
-@pytest.mark.parametrize(
-    "suffix", ["0189!!", "AAAA1", "A", "MFRGG===", "AEBAGBAF"]
-)
+@pytest.mark.parametrize("suffix", ["0189!!", "AAAA1", "A", "MFRGG===", "AEBAGBAF"])
 def test_damaged_payload_is_malformed(
     suffix: str, issuer: SimulatedIssuer, tmp_path: Path
 ):
@@ -335,7 +337,9 @@ def test_qr_text_uses_alphanumeric_set(issuer: SimulatedIssuer):
     assert text.startswith(BASE_URL + "/V/WQ1.")
 
 
-def test_bare_payload_and_lowercase_link_verify(issuer: SimulatedIssuer, tmp_path: Path):
+def test_bare_payload_and_lowercase_link_verify(
+    issuer: SimulatedIssuer, tmp_path: Path
+):
     store = issuer.store(tmp_path)
     text = issuer.qr_text(issuer.claims())
     bare = text.split("/V/", 1)[1]

@@ -80,7 +80,8 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
     for use, kid in created.items():
         print(f"{use:10} {kid}")
     paths = authority.publish(_now(args))
-    print(f"published {paths[0]} and {paths[1]}")
+    print(f"published {', '.join(str(path) for path in paths)}")
+    print(f"pin this root key id on verifiers: {created['root']}")
     return EXIT_OK
 
 
@@ -133,7 +134,7 @@ def cmd_keys_publish(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else None
     paths = Authority(Home.from_env()).publish(_now(args), out)
-    print(f"published {paths[0]} and {paths[1]}")
+    print(f"published {', '.join(str(path) for path in paths)}")
     return EXIT_OK
 
 
@@ -215,6 +216,8 @@ def cmd_trust_import(args: argparse.Namespace) -> int:
 
     home = Home.from_env()
     source = Path(args.directory)
+    if args.pin_root:
+        _pin_root(home, source / "root.json", args.pin_root)
     store = TrustStore.load(home.trust_dir)
     now = _now(args)
     store.accept_key_list(_read_bytes(source / "keys.json"), now)
@@ -225,6 +228,32 @@ def cmd_trust_import(args: argparse.Namespace) -> int:
         f" version {store.status_list.version}"
     )
     return EXIT_OK
+
+
+def _pin_root(home: Home, path: Path, kid: str) -> None:
+    """Pin the root key in `path` if its kid is the one the operator expects."""
+    from verify.crypto import WeakKeyError, kid_for, public_key_from_jwk
+    from verify.errors import TrustDataError
+    from verify.trust import TrustStore
+
+    if (home.trust_dir / "root.json").exists():
+        raise UsageError(
+            f"a root key is already pinned in {home.trust_dir}; a new root is only"
+            " accepted through a key list signed by the old root"
+        )
+    try:
+        jwk = json.loads(_read_bytes(path))["jwk"]
+        public_key = public_key_from_jwk(jwk)
+    except (ValueError, KeyError, TypeError, WeakKeyError) as error:
+        raise TrustDataError(
+            f"{path} does not hold a valid root key: {error}"
+        ) from None
+    if kid_for(public_key).hex() != kid.strip().lower():
+        raise TrustDataError(
+            f"the root key in {path} has kid {kid_for(public_key).hex()}, not {kid};"
+            " do not pin it, and check where the bundle came from"
+        )
+    TrustStore.pin(home.trust_dir, jwk)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -258,7 +287,7 @@ def _add(
     command.add_argument(
         "--at",
         type=_time,
-        help="reference time instead of now, ISO 8601 with offset (for audits and tests)",
+        help="reference time instead of now, ISO 8601 with offset (audits, tests)",
     )
     return command
 
@@ -268,7 +297,9 @@ def _add_keys(commands: Any) -> None:
     actions = keys.add_subparsers(dest="action", required=True)
     init = _add(actions, "init", cmd_keys_init, "create the root key and first keys")
     init.add_argument("--court", default="RYD-ADM", help="court code the keys sign for")
-    rotate = _add(actions, "rotate", cmd_keys_rotate, "add a key and retire the old one")
+    rotate = _add(
+        actions, "rotate", cmd_keys_rotate, "add a key and retire the old one"
+    )
     rotate.add_argument("--court", help="court whose issuing key to rotate")
     rotate.add_argument("--root", action="store_true", help="rotate the root key")
     compromise = _add(
@@ -283,7 +314,9 @@ def _add_keys(commands: Any) -> None:
     publish = _add(
         actions, "publish", cmd_keys_publish, "write keys.json and status.json"
     )
-    publish.add_argument("--out", help="directory to write to (default WATHIQ_HOME/public)")
+    publish.add_argument(
+        "--out", help="directory to write to (default WATHIQ_HOME/public)"
+    )
 
 
 def _add_documents(commands: Any) -> None:
@@ -310,13 +343,22 @@ def _add_documents(commands: Any) -> None:
         actions, "import", cmd_trust_import, "accept keys.json and status.json from DIR"
     )
     importer.add_argument("directory", help="a directory written by 'keys publish'")
+    importer.add_argument(
+        "--pin-root",
+        metavar="KID",
+        help="on a new verifier, pin the bundle's root key if its kid is KID",
+    )
 
 
 def _add_extensions(commands: Any) -> None:
     """Add the commands of the other modules that are installed."""
+    import kiosk.cli
+    import verify.api.cli
     from verify import cli_documents
 
     cli_documents.add_commands(commands, _add)
+    verify.api.cli.add_commands(commands, _add)
+    kiosk.cli.add_commands(commands, _add)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,7 +57,10 @@ def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
     try:
         lines = Path(args.batch).read_bytes().splitlines()
     except OSError as error:
-        print(f"wathiq: error: cannot read {args.batch}: {error.strerror}", file=sys.stderr)
+        print(
+            f"wathiq: error: cannot read {args.batch}: {error.strerror}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +94,9 @@ def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
             _write_new(path, issued.pdf)
         created += issued.created
         reused += not issued.created
-    print(f"issued {created}, already issued {reused}, failed {failed}; PDFs in {out_dir}")
+    print(
+        f"issued {created}, already issued {reused}, failed {failed}; PDFs in {out_dir}"
+    )
     return EXIT_ERROR if failed else EXIT_OK
 
 
@@ -108,7 +113,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         data = Path(args.file).read_bytes()
     except OSError as error:
-        print(f"wathiq: error: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        print(
+            f"wathiq: error: cannot read {args.file}: {error.strerror}", file=sys.stderr
+        )
         return EXIT_USAGE
     try:
         texts = scan(data)

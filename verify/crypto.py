@@ -9,6 +9,7 @@ encoded. The key id is a hint for finding the key, never a proof of anything.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from typing import Any
 
@@ -60,10 +61,21 @@ def check_public_key(public_key: bytes) -> None:
     """Raise WeakKeyError unless `public_key` is a canonical point of large order."""
     if len(public_key) != 32:
         raise WeakKeyError(f"an Ed25519 public key has 32 bytes, not {len(public_key)}")
-    # libsodium rejects non-canonical encodings, points off the curve and points of
-    # small order (including the identity) in this one check.
-    if not nacl.bindings.crypto_core_ed25519_is_valid_point(public_key):
+    if not _is_valid_point(public_key):
         raise WeakKeyError("public key is not a canonical Ed25519 point of large order")
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_valid_point(public_key: bytes) -> bool:
+    # libsodium rejects non-canonical encodings, points off the curve and points of
+    # small order (including the identity) in this one check. Cached because a
+    # verifier sees the same few keys again and again.
+    return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(public_key))
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key_object(public_key: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(public_key)
 
 
 def jwk_from_public_key(public_key: bytes) -> dict[str, str]:
@@ -73,7 +85,11 @@ def jwk_from_public_key(public_key: bytes) -> dict[str, str]:
 
 def public_key_from_jwk(jwk: Any) -> bytes:
     """Return the raw public key of an OKP Ed25519 JWK, checked for weakness."""
-    if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+    if (
+        not isinstance(jwk, dict)
+        or jwk.get("kty") != "OKP"
+        or jwk.get("crv") != "Ed25519"
+    ):
         raise WeakKeyError("expected a JWK with kty OKP and crv Ed25519")
     if "d" in jwk:
         raise WeakKeyError("the JWK contains a private key; publish public keys only")
@@ -96,7 +112,7 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> boo
     except WeakKeyError:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        _public_key_object(public_key).verify(signature, message)
     except InvalidSignature:
         return False
     return True

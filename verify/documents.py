@@ -41,7 +41,11 @@ class DocumentType:
 
 DOCUMENT_TYPES: dict[str, DocumentType] = {
     "judgment_copy": DocumentType(
-        "judgment_copy", 1, None, "صورة حكم غير تنفيذية", "Judgment copy (non-executive)"
+        "judgment_copy",
+        1,
+        None,
+        "صورة حكم غير تنفيذية",
+        "Judgment copy (non-executive)",
     ),
     "attendance_proof": DocumentType(
         "attendance_proof",
@@ -251,7 +255,9 @@ class _Fields:
         unknown = sorted(set(self._data) - self._used)
         if unknown:
             names = ", ".join(repr(self._name(key)) for key in unknown)
-            raise DocumentInputError(f"unknown field {names}; remove it or fix its name")
+            raise DocumentInputError(
+                f"unknown field {names}; remove it or fix its name"
+            )
 
 
-_JSON_NAMES = {str: "string", list: "list", dict: "JSON object"}
+_JSON_NAMES: dict[type, str] = {str: "string", list: "list", dict: "JSON object"}

@@ -3,7 +3,10 @@
     WathiqError
     ├── InputError            the file or text a user gave cannot be read
     │   ├── UnsupportedInput  not an image, PDF or QR text we can read
-    │   ├── InputTooLarge     over a size, pixel or page limit
+    │   │   ├── UnknownFormat the bytes are no format we read (HTTP 415)
+    │   │   └── CorruptInput  a format we read, but damaged (HTTP 422)
+    │   ├── InputTooLarge     over the byte or page limit (HTTP 413)
+    │   │   └── TooManyPixels over the pixel limit: a decompression bomb (HTTP 422)
     │   └── NoQrFound         readable, but holds no QR code
     ├── PayloadError          QR text that is not a well-formed wathiq payload
     │   ├── NotWathiqCode     a foreign QR code: a web link, a payment code, ...
@@ -37,6 +40,18 @@ class UnsupportedInput(InputError):
 
 class InputTooLarge(InputError):
     """The input is over a size, pixel or page limit."""
+
+
+class UnknownFormat(UnsupportedInput):
+    """The bytes are not in any format wathiq reads."""
+
+
+class CorruptInput(UnsupportedInput):
+    """The file is in a format wathiq reads, but is damaged or truncated."""
+
+
+class TooManyPixels(InputTooLarge):
+    """An image, or a rendered PDF page, is over the pixel limit."""
 
 
 class NoQrFound(InputError):

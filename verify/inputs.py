@@ -19,24 +19,13 @@ from verify.trust import TrustStore
 from verify.verdict import Check, Status, Verdict
 from verify.verifier import Policy, RegistryView, verify_qr_text
 
-__all__ = ["OriginalStore", "verify_file", "verify_text"]
+__all__ = ["OriginalStore", "verify_file", "verify_upload"]
 
 logger = logging.getLogger(__name__)
 
 
 class OriginalStore(RegistryView, Protocol):
     def pdf_sha256(self, document_id: str) -> str | None: ...
-
-
-def verify_text(
-    text: str,
-    store: TrustStore,
-    *,
-    now: datetime,
-    policy: Policy | None = None,
-    registry: RegistryView | None = None,
-) -> Verdict:
-    return verify_qr_text(text, store, now=now, policy=policy, registry=registry)
 
 
 def verify_file(
@@ -48,18 +37,42 @@ def verify_file(
     registry: OriginalStore | None = None,
     limits: ScanLimits = DEFAULT_LIMITS,
 ) -> Verdict:
-    """Verify the QR code in an image or PDF; never raises for bad input."""
+    """Verify the QR code in an image or PDF; never raises for bad input.
+
+    Input that cannot be read gives an UNSUPPORTED_INPUT verdict whose reason
+    names the problem.
+    """
     try:
-        kind = detect_format(data) if len(data) <= limits.max_bytes else None
-        if kind is None:
-            raise InputTooLarge(
-                f"the file has {len(data)} bytes; the maximum is {limits.max_bytes}"
-            )
+        return verify_upload(
+            data, store, now=now, policy=policy, registry=registry, limits=limits
+        )
+    except InputError as error:
+        return _input_verdict(Status.UNSUPPORTED_INPUT, str(error), now)
+
+
+def verify_upload(
+    data: bytes,
+    store: TrustStore,
+    *,
+    now: datetime,
+    policy: Policy | None = None,
+    registry: OriginalStore | None = None,
+    limits: ScanLimits = DEFAULT_LIMITS,
+) -> Verdict:
+    """Verify the QR code in an image or PDF, raising InputError for unreadable input.
+
+    Services map the InputError subclasses to their own answers (HTTP 413, 415,
+    422). A readable file without a QR code gives a NO_QR_FOUND verdict.
+    """
+    if len(data) > limits.max_bytes:
+        raise InputTooLarge(
+            f"the file has {len(data)} bytes; the maximum is {limits.max_bytes}"
+        )
+    kind = detect_format(data)
+    try:
         texts = scan(data, limits)
     except NoQrFound as error:
         return _input_verdict(Status.NO_QR_FOUND, str(error), now)
-    except InputError as error:
-        return _input_verdict(Status.UNSUPPORTED_INPUT, str(error), now)
     verdict = _verify_first_ours(texts, store, now, policy, registry)
     if kind == "pdf" and registry is not None and verdict.document_id:
         verdict = _compare_original(data, verdict, registry)
@@ -85,7 +98,9 @@ def _verify_first_ours(
     return first
 
 
-def _compare_original(data: bytes, verdict: Verdict, registry: OriginalStore) -> Verdict:
+def _compare_original(
+    data: bytes, verdict: Verdict, registry: OriginalStore
+) -> Verdict:
     assert verdict.document_id is not None
     original = registry.pdf_sha256(verdict.document_id)
     if original is None:
@@ -110,4 +125,3 @@ def _input_verdict(status: Status, detail: str, now: datetime) -> Verdict:
         checks=(Check("input", False, detail),),
         reason=detail,
     )
-

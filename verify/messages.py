@@ -15,13 +15,19 @@ __all__ = ["LANGUAGES", "field_rows", "headline", "next_step", "status_text"]
 LANGUAGES = ("ar", "en")
 
 _HEADLINES = {
-    Outcome.GENUINE: ("المستند صحيح وصادر من المحكمة", "Genuine document issued by the court"),
+    Outcome.GENUINE: (
+        "المستند صحيح وصادر من المحكمة",
+        "Genuine document issued by the court",
+    ),
     Outcome.NOT_GENUINE: ("المستند غير صحيح أو غير ساري", "Not a valid document"),
     Outcome.CANNOT_VERIFY: ("تعذّر التحقق هنا", "Cannot verify here"),
 }
 
 _STATUS = {
-    Status.GENUINE: ("التوقيع صحيح والمستند ساري", "Signature valid and document in force"),
+    Status.GENUINE: (
+        "التوقيع صحيح والمستند ساري",
+        "Signature valid and document in force",
+    ),
     Status.REVOKED: ("أُلغي هذا المستند", "This document has been revoked"),
     Status.INVALID_SIGNATURE: (
         "التوقيع لا يطابق المحتوى: قد يكون المستند معدّلًا",

@@ -157,9 +157,7 @@ class Registry:
                 if name in applied:
                     continue
                 migration(db)
-                db.execute(
-                    "INSERT INTO migrations VALUES (?, ?)", [name, _now_text()]
-                )
+                db.execute("INSERT INTO migrations VALUES (?, ?)", [name, _now_text()])
                 logger.info("applied registry migration %s", name)
 
     # Keys.
@@ -230,7 +228,9 @@ class Registry:
 
     def document_by_request_key(self, request_key: str) -> DocumentRow | None:
         rows = list(
-            self.db.query("SELECT * FROM documents WHERE request_key = ?", [request_key])
+            self.db.query(
+                "SELECT * FROM documents WHERE request_key = ?", [request_key]
+            )
         )
         return DocumentRow.from_row(rows[0]) if rows else None
 

@@ -168,7 +168,9 @@ def _reject_float(text: str) -> float:
     raise ValueError(f"floats are not allowed in signed lists: {text}")
 
 
-def _signed_by(signed: dict[str, Any], signatures: list[Any], public_key: bytes) -> bool:
+def _signed_by(
+    signed: dict[str, Any], signatures: list[Any], public_key: bytes
+) -> bool:
     message = canonical_json(signed)
     kid = kid_for(public_key).hex()
     for entry in signatures:
@@ -198,7 +200,9 @@ def parse_key_list(raw: bytes, trusted_root: bytes, now: datetime) -> KeyList:
     signed, signatures = _load_envelope(raw, KEY_LIST_TYPE)
     root = signed.get("root")
     try:
-        list_root = public_key_from_jwk(root.get("jwk") if isinstance(root, dict) else None)
+        list_root = public_key_from_jwk(
+            root.get("jwk") if isinstance(root, dict) else None
+        )
     except WeakKeyError as error:
         raise TrustDataError(f"the list's root key is invalid: {error}") from None
     if not _signed_by(signed, signatures, trusted_root):
@@ -253,7 +257,9 @@ def _parse_key_entry(entry: Any, position: int) -> KeyEntry:
         court=court,
         document_types=frozenset(str(kind) for kind in types),
         valid_from=parse_time(entry.get("valid_from"), f"{where}.valid_from"),
-        valid_until=None if until is None else parse_time(until, f"{where}.valid_until"),
+        valid_until=None
+        if until is None
+        else parse_time(until, f"{where}.valid_until"),
         status=status,
         compromised_at=None
         if compromised is None
@@ -354,7 +360,9 @@ class TrustStore:
         try:
             signed = json.loads(raw)["signed"]
         except (ValueError, KeyError, TypeError):
-            raise TrustDataError("the held key list is damaged; import it again") from None
+            raise TrustDataError(
+                "the held key list is damaged; import it again"
+            ) from None
         when = parse_time(signed.get("issued_at"), "issued_at")
         return parse_key_list(raw, self.root_public_key, when)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Check", "Outcome", "Status", "Verdict"]
 
@@ -48,8 +48,7 @@ _CANNOT_VERIFY = {
 }
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """One verification step: its name, whether it passed, and what it found."""
 
     name: str

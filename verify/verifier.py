@@ -264,7 +264,9 @@ def _check_revocation(run: _Run, claims: DocumentClaims) -> None:
     status_list = run.store.status_list
     if status_list is None:
         raise run.failed(
-            "not_revoked", Status.INDETERMINATE, "no status list is held; sync trust data"
+            "not_revoked",
+            Status.INDETERMINATE,
+            "no status list is held; sync trust data",
         )
     run.facts["status_list"] = status_list
     age = run.now - status_list.issued_at
@@ -277,13 +279,13 @@ def _check_revocation(run: _Run, claims: DocumentClaims) -> None:
         )
     if claims.status_index >= status_list.size:
         raise run.failed(
-            "not_revoked", Status.MALFORMED, "the status index is beyond the status list"
+            "not_revoked",
+            Status.MALFORMED,
+            "the status index is beyond the status list",
         )
     state = status_list.status_at(claims.status_index)
     if state != STATUS_VALID:
-        raise run.failed(
-            "not_revoked", Status.REVOKED, STATUS_NAMES[state]
-        )
+        raise run.failed("not_revoked", Status.REVOKED, STATUS_NAMES[state])
     run.passed("not_revoked", f"status list version {status_list.version}: valid")
 
 
@@ -323,7 +325,9 @@ def _verdict(run: _Run, status: Status, reason: str | None) -> Verdict:
         reason=reason if status is not Status.GENUINE else None,
         successor_id=facts.get("successor_id"),
         key_list_version=key_list.version if key_list else None,
-        key_list_age_seconds=_seconds(run.now - key_list.issued_at) if key_list else None,
+        key_list_age_seconds=_seconds(run.now - key_list.issued_at)
+        if key_list
+        else None,
         status_list_version=status_list.version if status_list else None,
         status_list_age_seconds=(
             _seconds(run.now - status_list.issued_at) if status_list else None
@@ -360,4 +364,3 @@ def _seconds(delta: timedelta) -> int:
 def _days(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
-

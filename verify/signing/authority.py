@@ -25,7 +25,7 @@ from verify.registry import REVOCATION_REASONS, STATUS_LIST_SIZE, Registry
 from verify.signing.keys import KeyStore, SigningKey
 from verify.signing.publish import build_key_list, build_status_list
 from verify.signing.signer import claims_for, new_document_id, sign_claims
-from verify.trust import TrustStore, _write_atomic
+from verify.trust import TrustStore, _write_atomic, canonical_json
 
 __all__ = ["Authority", "IssuedDocument"]
 
@@ -64,12 +64,13 @@ class Authority:
 
     def _active(self, use: str, court: str | None = None) -> dict[str, Any]:
         for key in reversed(self.registry.keys()):
-            if key["use"] == use and key["status"] == "active":
-                if court is None or key["court"] == court:
-                    return key
+            in_court = court is None or key["court"] == court
+            if key["use"] == use and key["status"] == "active" and in_court:
+                return key
         where = f" for court {court}" if court else ""
         raise KeyStoreError(
-            f"no active {use} key{where}; run 'wathiq keys init' or 'wathiq keys rotate'"
+            f"no active {use} key{where};"
+            " run 'wathiq keys init' or 'wathiq keys rotate'"
         )
 
     # Keys.
@@ -131,12 +132,17 @@ class Authority:
     def compromise(self, kid: str, since: datetime) -> None:
         key = self.registry.key(kid.lower())
         if key is None:
-            raise KeyStoreError(f"key {kid} is not in the registry; see 'wathiq keys list'")
+            raise KeyStoreError(
+                f"key {kid} is not in the registry; see 'wathiq keys list'"
+            )
         if key["use"] == "root":
-            raise KeyStoreError("a compromised root key needs a new trust anchor pinned")
+            raise KeyStoreError(
+                "a compromised root key needs a new trust anchor pinned"
+            )
         with self.registry.transaction() as db:
             db.execute(
-                "UPDATE keys SET status = 'compromised', compromised_at = ? WHERE kid = ?",
+                "UPDATE keys SET status = 'compromised', compromised_at = ?"
+                " WHERE kid = ?",
                 [since.isoformat(), key["kid"]],
             )
             self.registry.audit(db, "cli", "keys.compromise", detail=key["kid"])
@@ -146,16 +152,20 @@ class Authority:
     def publish(self, now: datetime, out_dir: Path | None = None) -> list[Path]:
         """Write keys.json and status.json, and update this machine's trust store."""
         out = out_dir or self.home.public_dir
+        root = self._active("root")
+        # root.json lets a new verifier pin the root, after checking its kid against
+        # one obtained out of band; it is never trusted on its own.
+        root_bytes = canonical_json({"kid": root["kid"], "jwk": root["jwk"]}) + b"\n"
         with self.registry.transaction() as db:
             keys_bytes = self._key_list(db, now)
             status_bytes = self._status_list(db, now)
-            paths = [out / "keys.json", out / "status.json"]
-            _write_atomic(paths[0], keys_bytes)
-            _write_atomic(paths[1], status_bytes)
+            files = {"keys.json": keys_bytes, "status.json": status_bytes}
+            files["root.json"] = root_bytes
+            for directory in {out, self.home.public_dir}:
+                for name, data in files.items():
+                    _write_atomic(directory / name, data)
             self.registry.audit(db, "cli", "keys.publish", detail=str(out))
-        if out != self.home.public_dir:
-            _write_atomic(self.home.public_dir / "keys.json", keys_bytes)
-            _write_atomic(self.home.public_dir / "status.json", status_bytes)
+        paths = [out / "keys.json", out / "status.json", out / "root.json"]
         self._update_trust_store(now, keys_bytes, status_bytes)
         return paths
 
@@ -166,7 +176,9 @@ class Authority:
             key for key in keys if key["use"] == "root" and key["status"] == "retired"
         ]
         # A rotated root signs once more, so verifiers pinning it accept the new one.
-        previous = [self._signing_key(retired_roots[-1]["kid"])] if retired_roots else []
+        previous = (
+            [self._signing_key(retired_roots[-1]["kid"])] if retired_roots else []
+        )
         return build_key_list(
             version=self.registry.next_version(db, "keys", now.isoformat()),
             issued_at=now,
@@ -221,7 +233,9 @@ class Authority:
         court = document.content["court"]
         key_row = self._active("documents", court)
         if document.type not in key_row["document_types"]:
-            raise KeyStoreError(f"the active key of {court} may not sign {document.type}")
+            raise KeyStoreError(
+                f"the active key of {court} may not sign {document.type}"
+            )
         key = self._signing_key(key_row["kid"])
         document_id = new_document_id()
         with self.registry.transaction() as db:
@@ -286,9 +300,8 @@ class Authority:
     ) -> None:
         """Mark a document revoked, superseded or set aside, and republish status."""
         if reason not in REVOCATION_REASONS:
-            raise RegistryError(
-                f"unknown reason {reason!r}; use one of: {', '.join(REVOCATION_REASONS)}"
-            )
+            choices = ", ".join(REVOCATION_REASONS)
+            raise RegistryError(f"unknown reason {reason!r}; use one of: {choices}")
         row = self.registry.document(document_id)
         if successor_id is not None:
             successor_id = self.registry.document(successor_id).id
