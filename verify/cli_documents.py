@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,6 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from verify.documents import parse_document
-
     try:
         lines = Path(args.batch).read_bytes().splitlines()
     except OSError as error:
@@ -64,40 +65,98 @@ def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        _BatchJob(number, line, args.type, _now(args).isoformat(), str(out_dir))
+        for number, line in enumerate(lines, start=1)
+        if line.strip()
+    ]
+    workers = args.workers or min(os.cpu_count() or 1, 4)
     failed = created = reused = 0
-    progress = tqdm(lines, desc="issuing", unit="doc", file=sys.stderr, disable=None)
-    for number, line in enumerate(progress, start=1):
-        if not line.strip():
-            continue
-        try:
-            if len(line) > MAX_BATCH_LINE_BYTES:
-                raise DocumentInputError(f"line is over {MAX_BATCH_LINE_BYTES} bytes")
-            try:
-                data = json.loads(line)
-            except (ValueError, UnicodeDecodeError) as error:
-                raise DocumentInputError(f"not valid JSON: {error}") from None
-            document = parse_document(args.type, data)
-            # The content digest as request key: re-running a batch returns the
-            # documents already issued instead of issuing them twice.
-            issued = authority.issue(
-                document,
-                _now(args),
-                request_key=f"batch:{document.type}:{document.digest.hex()}",
-                with_pdf=True,
-            )
-        except WathiqError as error:
-            failed += 1
-            progress.write(f"line {number}: {error}", file=sys.stderr)
-            continue
-        path = out_dir / f"{number:05d}-{issued.document_id}.pdf"
-        if not path.exists():
-            _write_new(path, issued.pdf)
-        created += issued.created
-        reused += not issued.created
+    progress = tqdm(total=len(jobs), desc="issuing", unit="doc", file=sys.stderr)
+    with progress:
+        for job, outcome in _run_jobs(jobs, workers, authority):
+            progress.update()
+            if isinstance(outcome, str):
+                failed += 1
+                progress.write(f"line {job.number}: {outcome}", file=sys.stderr)
+            elif outcome:
+                created += 1
+            else:
+                reused += 1
     print(
         f"issued {created}, already issued {reused}, failed {failed}; PDFs in {out_dir}"
     )
     return EXIT_ERROR if failed else EXIT_OK
+
+
+@dataclass(frozen=True)
+class _BatchJob:
+    number: int
+    line: bytes
+    type: str
+    now: str
+    out_dir: str
+
+
+def _run_jobs(
+    jobs: list[_BatchJob], workers: int, authority: Any
+) -> Iterator[tuple[_BatchJob, bool | str]]:
+    """Issue each job; yield it with True (issued), False (issued before) or an error.
+
+    With several workers, each process opens its own registry connection and loads
+    the signing key once; SQLite serialises their short insert transactions.
+    """
+    if workers <= 1 or len(jobs) < 2 * workers:
+        global _worker_authority
+        _worker_authority = authority
+        for job in jobs:
+            yield job, _issue_line(job)
+        return
+    with ProcessPoolExecutor(workers, initializer=_start_worker) as pool:
+        futures = {pool.submit(_issue_line, job): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+_worker_authority: Any = None
+
+
+def _start_worker() -> None:
+    from verify.signing.authority import Authority
+
+    global _worker_authority
+    _worker_authority = Authority(Home.from_env())
+
+
+def _issue_line(job: _BatchJob) -> bool | str:
+    from verify.documents import parse_document
+
+    try:
+        if len(job.line) > MAX_BATCH_LINE_BYTES:
+            raise DocumentInputError(f"line is over {MAX_BATCH_LINE_BYTES} bytes")
+        try:
+            data = json.loads(job.line)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise DocumentInputError(f"not valid JSON: {error}") from None
+        document = parse_document(job.type, data)
+        # The content digest as request key: re-running a batch returns the
+        # documents already issued instead of issuing them twice.
+        issued = _worker_authority.issue(
+            document,
+            datetime.fromisoformat(job.now),
+            request_key=f"batch:{document.type}:{document.digest.hex()}",
+            with_pdf=True,
+        )
+    except WathiqError as error:
+        return str(error)
+    path = Path(job.out_dir) / f"{job.number:05d}-{issued.document_id}.pdf"
+    if not path.exists():
+        _write_new(path, issued.pdf)
+    return bool(issued.created)
 
 
 def _write_new(path: Path, data: bytes | None) -> None:
@@ -142,6 +201,12 @@ def add_commands(
     issue.add_argument("--out", help="PDF file to write")
     issue.add_argument("--batch", help="JSON Lines file, one document per line")
     issue.add_argument("--out-dir", help="directory for the batch's PDFs")
+    issue.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes that render a batch (default: one per CPU, at most 4)",
+    )
     scan = add(commands, "scan", cmd_scan, "print every QR text in an image or PDF")
     scan.add_argument("file", help="image (PNG, JPEG, WebP, TIFF) or PDF")
     scan.add_argument("--json", action="store_true", help="print a JSON list")

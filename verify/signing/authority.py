@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -20,7 +21,7 @@ from verify.config import Home
 from verify.crypto import jwk_from_public_key
 from verify.documents import DOCUMENT_TYPES, Document
 from verify.errors import KeyStoreError, RegistryError
-from verify.payload import format_document_id, qr_text_for
+from verify.payload import DocumentClaims, format_document_id, qr_text_for
 from verify.registry import REVOCATION_REASONS, STATUS_LIST_SIZE, Registry
 from verify.signing.keys import KeyStore, SigningKey
 from verify.signing.publish import build_key_list, build_status_list
@@ -32,6 +33,7 @@ __all__ = ["Authority", "IssuedDocument"]
 logger = logging.getLogger(__name__)
 
 KEY_LIST_LIFETIME = timedelta(days=30)
+MAX_INDEX_ATTEMPTS = 8
 STATUS_LIST_LIFETIME = timedelta(days=7)
 
 
@@ -237,28 +239,59 @@ class Authority:
                 f"the active key of {court} may not sign {document.type}"
             )
         key = self._signing_key(key_row["kid"])
-        document_id = new_document_id()
-        with self.registry.transaction() as db:
-            index = self.registry.allocate_status_index(db)
+        for _ in range(MAX_INDEX_ATTEMPTS):
+            # Sign and render outside the write transaction, which then only
+            # inserts: concurrent issuers hold the database lock for milliseconds.
+            # The status index was free when picked; the UNIQUE constraint catches
+            # the rare case of another issuer taking it meanwhile.
+            index = self.registry.allocate_status_index(self.registry.db)
             claims = claims_for(
-                document, document_id=document_id, status_index=index, issued_at=now
+                document,
+                document_id=new_document_id(),
+                status_index=index,
+                issued_at=now,
             )
             qr_text = qr_text_for(sign_claims(claims, key), self.home.base_url)
             pdf = self._render(document, claims, qr_text) if with_pdf else None
-            text_id = format_document_id(document_id)
+            try:
+                return self._record(
+                    document, claims, key_row["kid"], qr_text, pdf, actor, request_key
+                )
+            except sqlite3.IntegrityError as error:
+                if "status_index" not in str(error):
+                    raise
+                logger.debug("status index %d was taken meanwhile; retrying", index)
+        raise RegistryError("could not find a free status-list index; try again")
+
+    def _record(
+        self,
+        document: Document,
+        claims: DocumentClaims,
+        kid: str,
+        qr_text: str,
+        pdf: bytes | None,
+        actor: str,
+        request_key: str | None,
+    ) -> IssuedDocument:
+        text_id = claims.document_id_text
+        with self.registry.transaction() as db:
+            if request_key is not None:
+                earlier = self.registry.document_by_request_key(request_key)
+                if earlier is not None:
+                    pdf = self.registry.pdf(earlier.id) if pdf is not None else None
+                    return IssuedDocument(earlier.id, earlier.qr_text, pdf, False)
+            expires = claims.expires_at.isoformat() if claims.expires_at else None
             self.registry.insert_document(
                 db,
                 {
                     "id": text_id,
                     "type": document.type,
                     "content": document.content,
-                    "kid": key_row["kid"],
+                    "kid": kid,
                     "issued_at": claims.issued_at.isoformat(),
-                    "expires_at": claims.expires_at.isoformat()
-                    if claims.expires_at
-                    else None,
+                    "expires_at": expires,
                     "content_digest": document.digest.hex(),
-                    "status_index": index,
+                    "status_index": claims.status_index,
                     "status": "valid",
                     "qr_text": qr_text,
                     "pdf": pdf,
