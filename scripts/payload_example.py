@@ -22,9 +22,7 @@ from verify.signing.keys import SigningKey
 from verify.signing.signer import claims_for, sign_claims
 
 # A published test key (RFC 8032, section 7.1, test 1), not a secret.
-RFC8032_TEST1_SEED = (
-    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
-)
+RFC8032_TEST1_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

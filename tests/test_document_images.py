@@ -121,10 +121,8 @@ VARIANTS: dict[str, Callable[[Issued], bytes]] = {
     "tiff": lambda doc: encode(doc.page_150, "TIFF"),
     "grayscale_16bit": lambda doc: encode(
         Image.fromarray(
-
-                __import__("numpy").asarray(doc.page_150.convert("L")).astype("uint16")
-                * 257
-
+            __import__("numpy").asarray(doc.page_150.convert("L")).astype("uint16")
+            * 257
         )
     ),
 }
