@@ -213,3 +213,28 @@ def test_revoke_publishes_status_list(authority: Authority):
     assert store.status_list is not None
     index = authority.registry.document(issued.document_id).status_index
     assert store.status_list.status_at(index) == 3
+
+
+def test_scan_and_verify_file_commands(
+    authority: Authority, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from verify.demo import render_page
+
+    document = parse_document("attendance_proof", example("attendance_proof"))
+    issued = authority.issue(document, datetime.now(UTC), with_pdf=True)
+    assert issued.pdf is not None
+    scan = tmp_path / "scan.jpg"
+    render_page(issued.pdf, 150).save(scan, quality=80)
+    assert main(["scan", str(scan)]) == 0
+    assert capsys.readouterr().out.strip() == issued.qr_text
+    assert main(["scan", "--json", str(scan)]) == 0
+    assert json.loads(capsys.readouterr().out) == [issued.qr_text]
+    assert main(["verify", "--lang", "en", str(scan)]) == 0
+    assert "Genuine document" in capsys.readouterr().out
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not an image")
+    assert main(["scan", str(text_file)]) == 1
+    assert "cannot be read" in capsys.readouterr().err
+    assert main(["verify", "--json", str(text_file)]) == 3
+    assert json.loads(capsys.readouterr().out)["status"] == "UNSUPPORTED_INPUT"
+    assert main(["scan", str(tmp_path / "missing.png")]) == 2
