@@ -6,7 +6,7 @@ Layers, outermost first:
    set, so a phone camera opens the online check and the same text verifies offline.
    ``WQ1`` is the format marker: ``WQ`` names wathiq and ``1`` the format version.
 2. Base32 (RFC 4648, no padding) of either a COSE_Sign1 message, or its zlib stream
-   when that is shorter. The first byte tells them apart: 0xD2 (CBOR tag 18) or 0x78.
+   when that is shorter. The first byte distinguishes them: 0xD2 (CBOR tag 18) or 0x78.
 3. COSE_Sign1 (RFC 9052), tag 18, alg EdDSA, the key id in the protected header.
 4. CWT claims (RFC 8392): iss (court code), iat, exp where the type expires,
    cti (document id), and the document claims under the private claim -65537.
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-# A version 40 QR code holds at most 4,296 alphanumeric characters.
+# A version 40 QR code encodes at most 4,296 alphanumeric characters.
 MAX_QR_TEXT_CHARS = 4296
 # The largest real payload is under 1 KiB; 4 KiB leaves room and stops zlib bombs.
 MAX_PAYLOAD_BYTES = 4096
@@ -231,7 +231,7 @@ def _cbor_loads(data: bytes, *, signed: bool = False) -> Any:
 
     Unsigned bytes are checked for trailing data. For `signed` bytes (the protected
     header and the claims, whose signature has passed or will be checked before
-    use) the quicker cbor2.loads is enough, because nobody but us could add bytes.
+    use) the quicker cbor2.loads is enough, because only the signer could add bytes.
     """
     if signed:
         try:

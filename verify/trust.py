@@ -1,4 +1,4 @@
-"""Signed key lists and status lists, and the trust store that holds them.
+"""Signed key lists and status lists, and the trust store that contains them.
 
 Both lists are JSON envelopes ``{"signed": {...}, "signatures": [...]}``; each
 signature covers the canonical JSON of ``signed`` (sorted keys, no whitespace, UTF-8,
