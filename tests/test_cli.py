@@ -134,7 +134,9 @@ def test_verify_from_stdin(
     import io
 
     text = sign(capsys)
-    monkeypatch.setattr("sys.stdin", io.StringIO(text + "\n"))
+    monkeypatch.setattr(
+        "sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode() + b"\n"))
+    )
     assert run(capsys, "verify", "-")[0] == 0
 
 
@@ -290,3 +292,123 @@ def test_trust_import_on_new_verifier(
     assert code == 0, err
     assert "key list version 1" in out
     assert run(capsys, "verify", "--offline", text)[0] == 0
+
+
+def test_rotate_with_wrong_passphrase_changes_nothing(
+    keys: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    before = run(capsys, "keys", "list", "--json")[1]
+    monkeypatch.setenv("WATHIQ_KEY_PASSPHRASE", "a wrong passphrase")
+    code, _, err = run(capsys, "keys", "rotate")
+    assert code == 1
+    assert "wrong passphrase" in err
+    monkeypatch.setenv("WATHIQ_KEY_PASSPHRASE", PASSPHRASE)
+    assert run(capsys, "keys", "list", "--json")[1] == before
+    assert run(capsys, "verify", sign(capsys))[0] == 0
+
+
+@pytest.mark.parametrize("use", ["documents", "status"])
+def test_compromised_key_is_replaced(
+    use: str, keys: None, capsys: pytest.CaptureFixture[str]
+):
+    old_text = sign(capsys)
+    listed = json.loads(run(capsys, "keys", "list", "--json")[1])
+    kid = next(key["kid"] for key in listed if key["use"] == use)
+    code, out, err = run(
+        capsys, "keys", "compromise", kid, "--since", "2026-01-01T00:00:00Z"
+    )
+    assert code == 0, err
+    assert "replaced by new key" in out
+    new_text = sign(capsys)
+    assert run(capsys, "verify", new_text)[0] == 0
+    expected = 1 if use == "documents" else 0
+    assert run(capsys, "verify", old_text)[0] == expected
+    document_id = json.loads(run(capsys, "verify", "--json", new_text)[1])[
+        "document_id"
+    ]
+    assert run(capsys, "revoke", document_id, "--reason", "revoked")[0] == 0
+
+
+def test_rotate_unknown_court(keys: None, capsys: pytest.CaptureFixture[str]):
+    code, _, err = run(capsys, "keys", "rotate", "--court", "ryd")
+    assert code == 1
+    assert "unknown court code 'ryd'" in err
+
+
+def test_verify_input_mistakes(keys: None, capsys: pytest.CaptureFixture[str]):
+    assert run(capsys, "verify", "")[0] == 2
+    code, _, err = run(capsys, "verify", "missing-scan.pdf")
+    assert code == 2
+    assert "file not found" in err
+    long_text = "WQ1." + "A" * 600
+    code, out, _ = run(capsys, "verify", "--json", long_text)
+    assert code == 1
+    assert json.loads(out)["status"] == "MALFORMED"
+
+
+def test_verify_file_on_stdin(
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    import io
+
+    pdf = tmp_path / "copy.pdf"
+    code = main(
+        ["issue", "judgment_copy", "--json", str(EXAMPLES / "judgment_copy.json"),
+         "--out", str(pdf)]
+    )  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(pdf.read_bytes())))
+    code, out, _ = run(capsys, "verify", "--json", "-")
+    assert code == 0
+    assert json.loads(out)["status"] == "GENUINE"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda trust: (trust / "root.json").unlink(),
+        lambda trust: (trust / "keys.json").write_text('{"signed": 5}'),
+        lambda trust: (trust / "state.json").write_text("garbage"),
+        lambda trust: (trust / "status.json").write_bytes(b""),
+    ],
+)
+def test_broken_trust_store_cannot_verify(
+    damage, keys: None, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+):
+    text = sign(capsys)
+    damage(isolated_env / "trust")
+    code, out, _ = run(capsys, "verify", "--json", text)
+    verdict = json.loads(out)
+    assert code == 3
+    assert verdict["status"] == "INDETERMINATE"
+    assert "trust" in verdict["reason"]
+
+
+def test_issue_out_path_checked_first(
+    keys: None, tmp_path: Path, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+):
+    source = str(EXAMPLES / "judgment_copy.json")
+    for out, message in [
+        (tmp_path, "is a directory"),
+        (tmp_path / "missing" / "x.pdf", "does not exist"),
+    ]:
+        code = main(["issue", "judgment_copy", "--json", source, "--out", str(out)])
+        assert code == 2
+        assert message in capsys.readouterr().err
+    existing = tmp_path / "taken.pdf"
+    existing.write_bytes(b"keep me")
+    assert (
+        main(["issue", "judgment_copy", "--json", source, "--out", str(existing)]) == 2
+    )
+    assert existing.read_bytes() == b"keep me"
+    listed = json.loads(run(capsys, "keys", "list", "--json")[1])
+    assert listed
+    import sqlite3
+
+    with sqlite3.connect(isolated_env / "registry.db") as connection:
+        count = connection.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    assert count == 0

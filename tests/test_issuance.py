@@ -238,3 +238,33 @@ def test_scan_and_verify_file_commands(
     assert main(["verify", "--json", str(text_file)]) == 3
     assert json.loads(capsys.readouterr().out)["status"] == "UNSUPPORTED_INPUT"
     assert main(["scan", str(tmp_path / "missing.png")]) == 2
+
+
+def test_pdf_metadata_cannot_borrow_genuine_text(authority: Authority):
+    import io
+
+    from verify.demo import render_page
+    from verify.scanning import PDF_KEYWORDS_PREFIX
+
+    now = datetime.now(UTC)
+    genuine = authority.issue(
+        parse_document("judgment_copy", example("judgment_copy")), now, with_pdf=True
+    )
+    other = authority.issue(
+        parse_document("attendance_proof", example("attendance_proof")),
+        now,
+        with_pdf=True,
+    )
+    assert genuine.pdf is not None and other.pdf is not None
+    authority.revoke(other.document_id, "revoked", now)
+    # A PDF showing the revoked document's code, whose metadata names the genuine one.
+    buffer = io.BytesIO()
+    render_page(other.pdf, 150).save(
+        buffer, "PDF", resolution=150, keywords=PDF_KEYWORDS_PREFIX + genuine.qr_text
+    )
+    forged = buffer.getvalue()
+    store = TrustStore.load(authority.home.trust_dir)
+    for registry in (authority.registry, None):
+        verdict = verify_file(forged, store, now=now, registry=registry)
+        assert verdict.document_id == other.document_id
+        assert verdict.status is Status.REVOKED

@@ -302,12 +302,13 @@ def test_pdf_every_page_read() -> None:
     assert scan(data) == [TEXT, FOREIGN_TEXT]
 
 
-def test_pdf_keywords_text_first() -> None:
-    # The page shows a different code, so reading it would fail the test.
+def test_pdf_keywords_never_replace_printed_code() -> None:
+    # Metadata can be edited by anyone: the printed code decides.
     page = a4_page(150, ((FOREIGN_TEXT, 20, 20),)).convert("RGB")
     keywords = scanning.PDF_KEYWORDS_PREFIX + TEXT
     data = encode(page, "PDF", resolution=150, keywords=keywords)
-    assert scan(data) == [TEXT]
+    assert scan(data) == [FOREIGN_TEXT]
+    assert scanning.embedded_qr_text(data) == TEXT
 
 
 def test_pdf_other_keywords_ignored() -> None:
@@ -316,13 +317,14 @@ def test_pdf_other_keywords_ignored() -> None:
     assert scan(data) == [TEXT]
 
 
-def test_pdf_keywords_skip_page_limit() -> None:
+def test_pdf_keywords_keep_page_limit() -> None:
     pages = [Image.new("RGB", (100, 100), "white") for _ in range(3)]
     keywords = scanning.PDF_KEYWORDS_PREFIX + TEXT
     data = encode(
         pages[0], "PDF", save_all=True, append_images=pages[1:], keywords=keywords
     )
-    assert scan(data, ScanLimits(max_pdf_pages=1)) == [TEXT]
+    with pytest.raises(InputTooLarge, match="pages"):
+        scan(data, ScanLimits(max_pdf_pages=1))
 
 
 def test_pdf_header_after_prefix() -> None:

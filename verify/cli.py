@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from verify.config import Home
-from verify.errors import DocumentInputError, WathiqError
-from verify.verdict import Outcome, Verdict
+from verify.errors import (
+    DocumentInputError,
+    RegistryError,
+    TrustDataError,
+    WathiqError,
+)
+from verify.verdict import Check, Outcome, Status, Verdict
 
 __all__ = ["main"]
 
@@ -47,6 +52,8 @@ def _time(text: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError(f"time {text!r} needs a UTC offset or Z")
+    if not 2000 <= parsed.year <= 2200:
+        raise argparse.ArgumentTypeError(f"time {text!r} is outside 2000 to 2200")
     return parsed
 
 
@@ -67,6 +74,8 @@ def _read_json(path: str) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise DocumentInputError(f"{path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise DocumentInputError(f"{path} is nested too deeply") from None
 
 
 # Keys.
@@ -93,8 +102,9 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         kid = authority.rotate_root(_now(args))
         print(f"new root key {kid}; the next key list is signed by the old root too")
     else:
-        kid = authority.rotate(_now(args), args.court)
-        print(f"new issuing key {kid}; the previous one is retired")
+        use = "status" if args.status else "documents"
+        kid = authority.rotate(_now(args), args.court, use)
+        print(f"new {use} key {kid}; the previous one is retired")
     authority.publish(_now(args))
     return EXIT_OK
 
@@ -103,9 +113,11 @@ def cmd_keys_compromise(args: argparse.Namespace) -> int:
     from verify.signing.authority import Authority
 
     authority = Authority(Home.from_env())
-    authority.compromise(args.kid, args.since)
+    replacement = authority.compromise(args.kid, args.since, _now(args))
     authority.publish(_now(args))
     print(f"key {args.kid} marked compromised since {args.since.isoformat()}")
+    if replacement:
+        print(f"replaced by new key {replacement}")
     return EXIT_OK
 
 
@@ -163,25 +175,90 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from verify.inputs import verify_file
-    from verify.registry import Registry
-    from verify.trust import TrustStore
+    from verify.scanning import DEFAULT_LIMITS, detect_format
     from verify.verifier import verify_qr_text
 
     home = Home.from_env()
-    store = TrustStore.load(home.trust_dir)
-    registry = None
-    if not args.offline and home.registry_path.exists():
-        registry = Registry(home.registry_path)
     now = _now(args)
-    source = args.input
-    if source == "-":
-        text = sys.stdin.read(1 << 16).strip()
-        verdict = verify_qr_text(text, store, now=now, registry=registry)
-    elif Path(source).is_file():
-        data = Path(source).read_bytes()
+    text, data = _verification_input(args.input, DEFAULT_LIMITS.max_bytes)
+    store, problem = _load_trust_store(home)
+    if store is None:
+        verdict = Verdict(
+            Status.INDETERMINATE,
+            now,
+            (Check("key_list", False, problem),),
+            reason=problem,
+        )
+        return _print_verdict(verdict, args)
+    registry = None if args.offline else _open_registry(home)
+    if data is not None and args.input == "-":
+        try:
+            detect_format(data)
+        except WathiqError:
+            # Bytes on standard input that are no image or PDF: a QR text.
+            text, data = data.decode("utf-8", "replace").strip(), None
+    if data is not None:
         verdict = verify_file(data, store, now=now, registry=registry)
     else:
-        verdict = verify_qr_text(source, store, now=now, registry=registry)
+        assert text is not None
+        verdict = verify_qr_text(text, store, now=now, registry=registry)
+    return _print_verdict(verdict, args)
+
+
+def _verification_input(source: str, max_bytes: int) -> tuple[str | None, bytes | None]:
+    """Return (QR text, None) or (None, file bytes) for the verify argument."""
+    if source == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        if not data.strip():
+            raise UsageError("standard input is empty; pipe a QR text or a file")
+        return None, data
+    if not source.strip():
+        raise UsageError("the QR text is empty; give a QR text, a file, or -")
+    try:
+        is_file = Path(source).is_file()
+    except OSError:
+        # Too long for a file name, so it can only be a QR text.
+        is_file = False
+    if is_file:
+        return None, _read_bytes(Path(source))
+    if "://" not in source and (
+        source.startswith(("/", "./", "../", "~"))
+        or Path(source).suffix.lower() in _FILE_SUFFIXES
+    ):
+        raise UsageError(f"file not found: {source}")
+    return source, None
+
+
+_FILE_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".txt"}
+
+
+def _load_trust_store(home: Home) -> tuple[Any, str]:
+    """Load this machine's trust store, or return None and what is wrong with it."""
+    from verify.trust import TrustStore
+
+    try:
+        return TrustStore.load(home.trust_dir), ""
+    except TrustDataError as error:
+        return None, f"this machine's trust data cannot be used: {error}"
+    except OSError as error:
+        problem = f"cannot read the trust store in {home.trust_dir}: {error.strerror}"
+        return None, problem
+
+
+def _open_registry(home: Home) -> Any:
+    """Open the local registry for online checks, or return None if there is none."""
+    from verify.registry import Registry
+
+    if not home.registry_path.exists():
+        return None
+    try:
+        return Registry(home.registry_path)
+    except (RegistryError, OSError) as error:
+        print(f"wathiq: warning: verifying offline: {error}", file=sys.stderr)
+        return None
+
+
+def _print_verdict(verdict: Verdict, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -284,11 +361,6 @@ def _add(
         name, help=help, description=help
     )
     command.set_defaults(handler=handler)
-    command.add_argument(
-        "--at",
-        type=_time,
-        help="reference time instead of now, ISO 8601 with offset (audits, tests)",
-    )
     return command
 
 
@@ -296,18 +368,29 @@ def _add_keys(commands: Any) -> None:
     keys = commands.add_parser("keys", help="manage signing keys and the key list")
     actions = keys.add_subparsers(dest="action", required=True)
     init = _add(actions, "init", cmd_keys_init, "create the root key and first keys")
-    init.add_argument("--court", default="RYD-ADM", help="court code the keys sign for")
+    init.add_argument(
+        "--court",
+        default="RYD-ADM",
+        help="court code the keys sign for (default RYD-ADM)",
+    )
     rotate = _add(
         actions, "rotate", cmd_keys_rotate, "add a key and retire the old one"
     )
     rotate.add_argument("--court", help="court whose issuing key to rotate")
     rotate.add_argument("--root", action="store_true", help="rotate the root key")
+    rotate.add_argument(
+        "--status", action="store_true", help="rotate the status-list key"
+    )
     compromise = _add(
         actions, "compromise", cmd_keys_compromise, "mark an issuing key compromised"
     )
     compromise.add_argument("kid", help="key id, 16 hex digits")
     compromise.add_argument(
-        "--since", type=_time, required=True, help="when the compromise began"
+        "--since",
+        type=_time,
+        required=True,
+        help="when the compromise began, ISO 8601 with offset, such as"
+        " 2026-11-01T00:00:00+03:00",
     )
     listing = _add(actions, "list", cmd_keys_list, "show keys and their state")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -324,15 +407,32 @@ def _add_documents(commands: Any) -> None:
     from verify.registry import REVOCATION_REASONS
 
     sign = _add(commands, "sign", cmd_sign, "sign a document and print its QR text")
-    sign.add_argument("--type", required=True, choices=list(DOCUMENT_TYPES))
+    sign.add_argument(
+        "--type", required=True, choices=list(DOCUMENT_TYPES), help="document type"
+    )
     sign.add_argument("--json", required=True, help="document fields, a JSON file")
     revoke = _add(commands, "revoke", cmd_revoke, "revoke, supersede or set aside")
     revoke.add_argument("document_id", help="document id as printed on the document")
-    revoke.add_argument("--reason", required=True, choices=list(REVOCATION_REASONS))
+    revoke.add_argument(
+        "--reason",
+        required=True,
+        choices=list(REVOCATION_REASONS),
+        help="revoked (withdrawn), superseded (replaced) or set-aside (overturned)",
+    )
     revoke.add_argument("--successor", help="id of the document that replaces it")
     verify = _add(commands, "verify", cmd_verify, "verify a QR text, image or PDF")
     verify.add_argument("input", help="QR text, a file (image or PDF), or - for stdin")
-    verify.add_argument("--lang", choices=["ar", "en"], default="ar")
+    verify.add_argument(
+        "--lang",
+        choices=["ar", "en"],
+        default="ar",
+        help="language of the verdict: ar (Arabic, default) or en (English)",
+    )
+    verify.add_argument(
+        "--at",
+        type=_time,
+        help="verify as of this time instead of now, ISO 8601 with offset (audits)",
+    )
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify.add_argument(
         "--offline", action="store_true", help="do not consult the local registry"
@@ -368,6 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # fontTools logs every subsetting step at DEBUG; -v is for wathiq's decisions.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     try:
         result: int = args.handler(args)
     except UsageError as error:
@@ -378,6 +480,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except WathiqError as error:
         print(f"wathiq: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader of our output went away (as in "wathiq verify x | head -1").
+        sys.stderr.close()
+        return EXIT_OK
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"wathiq: error: {error.strerror or error}{where}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("wathiq: interrupted", file=sys.stderr)

@@ -44,12 +44,31 @@ def cmd_issue(args: argparse.Namespace) -> int:
     if not args.out:
         print("wathiq: error: --json needs --out FILE.pdf", file=sys.stderr)
         return EXIT_USAGE
+    out = Path(args.out)
+    problem = _unwritable(out)
+    if problem:
+        print(f"wathiq: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     document = parse_document(args.type, _read_json(args.json))
     issued = authority.issue(document, _now(args), with_pdf=True)
     assert issued.pdf is not None
-    _write_new(Path(args.out), issued.pdf)
-    print(f"{issued.document_id}  {args.out}")
+    _write_new(out, issued.pdf)
+    print(f"{issued.document_id}  {out}")
     return EXIT_OK
+
+
+def _unwritable(path: Path) -> str | None:
+    """Say why a PDF cannot be written to `path`, checked before anything is issued."""
+    if path.is_dir():
+        return f"--out {path} is a directory; give a file name such as copy.pdf"
+    if path.exists():
+        return f"{path} already exists; choose another file name"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"the directory {parent} does not exist; create it first"
+    if not os.access(parent, os.W_OK):
+        return f"cannot write to the directory {parent}"
+    return None
 
 
 def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
@@ -64,6 +83,9 @@ def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        print(f"wathiq: error: --out-dir {out_dir} is a file", file=sys.stderr)
+        return EXIT_USAGE
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [
         _BatchJob(number, line, args.type, _now(args).isoformat(), str(out_dir))
@@ -161,7 +183,7 @@ def _issue_line(job: _BatchJob) -> bool | str:
 
 def _write_new(path: Path, data: bytes | None) -> None:
     assert data is not None
-    temporary = path.with_name(f".{path.name}.part")
+    temporary = path.parent / f".{path.name}.part"
     temporary.write_bytes(data)
     temporary.replace(path)
 
@@ -189,6 +211,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"--workers must be 1 to 64, not {text!r}")
+    return count
+
+
 def add_commands(
     commands: Any,
     add: Callable[..., argparse.ArgumentParser],
@@ -203,7 +235,7 @@ def add_commands(
     issue.add_argument("--out-dir", help="directory for the batch's PDFs")
     issue.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=0,
         help="processes that render a batch (default: one per CPU, at most 4)",
     )

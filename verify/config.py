@@ -26,7 +26,7 @@ class Home:
 
     @classmethod
     def from_env(cls) -> Home:
-        return cls(Path(os.environ.get("WATHIQ_HOME", "var")).absolute())
+        return cls(Path(os.environ.get("WATHIQ_HOME") or "var").absolute())
 
     @property
     def private_dir(self) -> Path:

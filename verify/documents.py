@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -203,6 +204,13 @@ class _Fields:
         value = " ".join(self.get(key, str).split())
         if not value:
             raise DocumentInputError(f"field '{self._name(key)}' is empty")
+        unprintable = sorted({char for char in value if not _printable(char)})
+        if unprintable:
+            shown = ", ".join(f"U+{ord(char):04X}" for char in unprintable[:3])
+            raise DocumentInputError(
+                f"field '{self._name(key)}' contains characters that cannot be printed"
+                f" or that change the text's direction ({shown}); remove them"
+            )
         if len(value) > max_chars:
             raise DocumentInputError(
                 f"field '{self._name(key)}' has {len(value)} characters;"
@@ -231,12 +239,14 @@ class _Fields:
     def date(self, key: str) -> date:
         value = self.get(key, str)
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             raise DocumentInputError(
                 f"field '{self._name(key)}' must be a date such as 2026-11-18;"
                 f" got {value!r}"
             ) from None
+        _check_year(self._name(key), parsed.year)
+        return parsed
 
     def datetime(self, key: str) -> datetime:
         value = self.get(key, str)
@@ -249,6 +259,7 @@ class _Fields:
                 f"field '{self._name(key)}' must be a date and time with a UTC offset,"
                 f" such as 2026-11-18T09:30:00+03:00; got {value!r}"
             )
+        _check_year(self._name(key), parsed.year)
         return parsed.replace(second=0, microsecond=0)
 
     def reject_unknown(self) -> None:
@@ -258,6 +269,35 @@ class _Fields:
             raise DocumentInputError(
                 f"unknown field {names}; remove it or fix its name"
             )
+
+
+# Dates a court document can carry; anything else is a typing mistake.
+MIN_YEAR, MAX_YEAR = 1950, 2100
+# Explicit bidirectional embeddings, overrides and isolates: they can make printed
+# text read differently from the signed text.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Zero-width non-joiner and joiner, and the left-to-right and right-to-left marks:
+# common in Arabic text pasted from word processors, and they reorder nothing.
+_JOINERS_AND_MARKS = set("\u200c\u200d\u200e\u200f")
+
+
+def _check_year(name: str, year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise DocumentInputError(
+            f"field '{name}' has the year {year}; use a year from {MIN_YEAR}"
+            f" to {MAX_YEAR}"
+        )
+
+
+def _printable(char: str) -> bool:
+    """Whether the PDF fonts can print `char` without hiding or reordering text."""
+    if char in _BIDI_CONTROLS or ord(char) > 0xFFFF:
+        return False
+    if char in _JOINERS_AND_MARKS:
+        return True
+    # Control, format, surrogate, private-use and unassigned characters, and
+    # symbols such as emoji, which the Arabic fonts do not have.
+    return unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Co", "Cn", "So"}
 
 
 _JSON_NAMES: dict[type, str] = {str: "string", list: "list", dict: "JSON object"}

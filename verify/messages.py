@@ -34,8 +34,8 @@ _STATUS = {
         "The signature does not match the content: the document may have been altered",
     ),
     Status.UNKNOWN_KEY: (
-        "موقّع بمفتاح غير معروف لدى المحكمة",
-        "Signed with a key the court does not know",
+        "موقّع بمفتاح غير موجود في بيانات التحقق لدى هذا الجهاز",
+        "Signed with a key that is not in this verifier's trust data",
     ),
     Status.KEY_NOT_TRUSTED: (
         "موقّع بمفتاح غير موثوق لهذا المستند",
@@ -56,21 +56,22 @@ _STATUS = {
     ),
     Status.NO_QR_FOUND: ("لم يُعثر على رمز استجابة", "No QR code was found"),
     Status.UNSUPPORTED_INPUT: (
-        "نوع الملف غير مدعوم أو الملف تالف",
-        "The file type is not supported or the file is damaged",
+        "تعذّر فحص هذا الملف: نوعه غير مدعوم أو هو تالف أو كبير جدًا",
+        "This file cannot be checked: its type is not supported, or it is damaged"
+        " or too large",
     ),
 }
 
 _REASONS = {
-    "revoked": ("أُلغي المستند", "revoked"),
+    "revoked": ("بقرار من المحكمة", "withdrawn by the court"),
     "superseded": ("استُبدل بمستند أحدث", "superseded by a newer document"),
     "set-aside": ("نُقض الحكم أو أُلغي", "set aside"),
 }
 
 _NEXT_STEPS = {
     Outcome.GENUINE: (
-        "طابق البيانات أدناه مع الورقة. يجب أن تتطابق تمامًا.",
-        "Compare the details below with the paper. They must match exactly.",
+        "طابق البيانات المعروضة مع الورقة. يجب أن تتطابق تمامًا.",
+        "Compare the details shown with the paper. They must match exactly.",
     ),
     Outcome.NOT_GENUINE: (
         "لا تعتمد هذا المستند. راجع المحكمة أو الجهة التي قدّمته.",

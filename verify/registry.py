@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -124,12 +125,18 @@ class Registry:
                 isolation_level=None,
             )
             self.db = sqlite_utils.Database(connection)
+            # Documents carry personal data (full national ids): owner access only.
+            os.chmod(path, 0o600)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
             self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as error:
             raise RegistryError(f"cannot open the registry {path}: {error}") from None
+        except OSError as error:
+            raise RegistryError(
+                f"cannot open the registry {path}: {error.strerror}"
+            ) from None
 
     def close(self) -> None:
         self.db.conn.close()

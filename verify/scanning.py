@@ -56,6 +56,7 @@ __all__ = [
     "PDF_KEYWORDS_PREFIX",
     "ScanLimits",
     "detect_format",
+    "embedded_qr_text",
     "scan",
     "scan_images",
 ]
@@ -194,9 +195,9 @@ def detect_format(data: bytes) -> str:
 def scan(data: bytes, limits: ScanLimits = DEFAULT_LIMITS) -> list[str]:
     """Read every distinct QR code in an image or PDF file, in reading order.
 
-    Codes are ordered by page, then top to bottom, then left to right. A PDF whose
-    Keywords metadata starts with `PDF_KEYWORDS_PREFIX` returns only the text that
-    follows the prefix, without rendering any page.
+    Codes are ordered by page, then top to bottom, then left to right. PDF pages
+    are rendered and read like images; their metadata is ignored (see
+    `embedded_qr_text`).
 
     Raises `InputTooLarge` when the input is over a limit, `UnsupportedInput` when it
     is not an accepted format or is damaged, and `NoQrFound` when no code is read.
@@ -239,13 +240,19 @@ def scan_images(
     return _scan_pages(to_gray(image) for image in checked)
 
 
+def embedded_qr_text(data: bytes) -> str | None:
+    """Return the QR text an issued PDF carries in its Keywords metadata, if any.
+
+    Anyone can edit metadata, so this text is only a key for finding the original
+    in the registry: `scan` never returns it, because what decides is the printed
+    code on the page.
+    """
+    with open_pdf(data) as document:
+        return _embedded_qr_text(pdf_keywords(document))
+
+
 def _scan_pdf(data: bytes, limits: ScanLimits) -> tuple[list[str], str]:
     with open_pdf(data) as document:
-        embedded = _embedded_qr_text(pdf_keywords(document))
-        if embedded is not None:
-            logger.debug("Took the QR text from the PDF Keywords metadata")
-            return [embedded], "in the PDF file"
-
         count = pdf_page_count(document)
         if count > limits.max_pdf_pages:
             raise InputTooLarge(

@@ -331,40 +331,34 @@ class TrustStore:
             root = public_key_from_jwk(root_jwk)
         except FileNotFoundError:
             raise TrustDataError(
-                f"no pinned root key in {directory}; run 'wathiq keys init' or"
-                " 'wathiq trust import DIR'"
+                f"no pinned root key in {directory}; on the issuing machine run"
+                " 'wathiq keys init', on a verifier run"
+                " 'wathiq trust import DIR --pin-root KID'"
             ) from None
-        except (ValueError, WeakKeyError) as error:
+        except (ValueError, TypeError, WeakKeyError) as error:
             raise TrustDataError(f"the pinned root key is invalid: {error}") from None
         store = cls(directory, root)
         state_path = directory / "state.json"
         if state_path.exists():
-            state = json.loads(state_path.read_bytes())
-            store.newest_issued_at = parse_time(state["newest_issued_at"], "state")
+            newest = _signed_field(state_path.read_bytes(), "newest_issued_at", None)
+            store.newest_issued_at = parse_time(newest, f"{state_path}")
         keys_path, status_path = directory / "keys.json", directory / "status.json"
         if keys_path.exists():
-            store.key_list = store._reload_key_list(keys_path.read_bytes())
+            # The held list was checked when accepted; its signatures are checked
+            # again at its own issue time, so an expired list still loads and the
+            # verifier can report its age.
+            raw = keys_path.read_bytes()
+            when = parse_time(
+                _signed_field(raw, "issued_at", keys_path), f"{keys_path}"
+            )
+            store.key_list = parse_key_list(raw, store.root_public_key, when)
         if status_path.exists() and store.key_list is not None:
             raw = status_path.read_bytes()
-            try:
-                issued_at = json.loads(raw)["signed"]["issued_at"]
-            except (ValueError, KeyError, TypeError):
-                raise TrustDataError("the held status list is damaged") from None
-            when = parse_time(issued_at, "issued_at")
+            when = parse_time(
+                _signed_field(raw, "issued_at", status_path), f"{status_path}"
+            )
             store.status_list = parse_status_list(raw, store.key_list, when)
         return store
-
-    def _reload_key_list(self, raw: bytes) -> KeyList:
-        # The held list was checked when accepted; re-check its signatures at its
-        # own issue time so an expired list still loads and shows its age.
-        try:
-            signed = json.loads(raw)["signed"]
-        except (ValueError, KeyError, TypeError):
-            raise TrustDataError(
-                "the held key list is damaged; import it again"
-            ) from None
-        when = parse_time(signed.get("issued_at"), "issued_at")
-        return parse_key_list(raw, self.root_public_key, when)
 
     def accept_key_list(self, raw: bytes, now: datetime) -> KeyList:
         """Check and store a key list; raise TrustDataError and keep the old one."""
@@ -422,6 +416,24 @@ class TrustStore:
             self.newest_issued_at = issued_at
             state = {"newest_issued_at": issued_at.isoformat()}
             _write_atomic(self.directory / "state.json", canonical_json(state))
+
+
+def _signed_field(raw: bytes, name: str, path: Path | None) -> Any:
+    """Read one field of a held file before its signature is checked.
+
+    With `path` None the file is ``state.json``, a plain object; otherwise it is a
+    signed envelope whose ``signed`` object holds the field.
+    """
+    try:
+        document = json.loads(raw)
+        if path is not None:
+            document = document["signed"]
+        return document[name]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        where = path.name if path is not None else "state.json"
+        raise TrustDataError(
+            f"the held {where} is damaged; import the trust data again"
+        ) from None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

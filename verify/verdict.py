@@ -40,7 +40,10 @@ class Status(StrEnum):
         return Outcome.NOT_GENUINE
 
 
+# An unknown key may be newer than the verifier's key list, or a forger's: only
+# fresher trust data or the online check can tell, so it is not a "not genuine".
 _CANNOT_VERIFY = {
+    Status.UNKNOWN_KEY,
     Status.INDETERMINATE,
     Status.NOT_A_WATHIQ_CODE,
     Status.NO_QR_FOUND,

@@ -20,7 +20,7 @@ from typing import Any
 from verify.config import Home
 from verify.crypto import jwk_from_public_key
 from verify.documents import DOCUMENT_TYPES, Document
-from verify.errors import KeyStoreError, RegistryError
+from verify.errors import DocumentInputError, KeyStoreError, RegistryError
 from verify.payload import DocumentClaims, format_document_id, qr_text_for
 from verify.registry import REVOCATION_REASONS, STATUS_LIST_SIZE, Registry
 from verify.signing.keys import KeyStore, SigningKey
@@ -102,23 +102,52 @@ class Authority:
         TrustStore.pin(self.home.trust_dir, root["jwk"])
         return created
 
-    def rotate(self, now: datetime, court: str | None = None) -> str:
-        """Add a new issuing key and retire the active one of the same court."""
-        old = self._active("documents", court)
+    def _check_passphrase(self) -> None:
+        """Decrypt the active root key, so a wrong passphrase fails before any change.
+
+        Without this, a new key would be written encrypted with the wrong passphrase.
+        """
+        self._signing_key(self._active("root")["kid"])
+
+    def _check_court(self, court: str | None) -> None:
+        if court is not None and court not in default_courts():
+            known = ", ".join(default_courts())
+            raise KeyStoreError(f"unknown court code {court!r}; known: {known}")
+
+    def _latest(self, use: str, court: str | None = None) -> dict[str, Any]:
+        """Return the newest key of `use` for `court`, whatever its status."""
+        for key in reversed(self.registry.keys()):
+            if key["use"] == use and (court is None or key["court"] == court):
+                return key
+        raise KeyStoreError(f"no {use} key exists; run 'wathiq keys init' first")
+
+    def rotate(
+        self, now: datetime, court: str | None = None, use: str = "documents"
+    ) -> str:
+        """Add a new key of `use` and retire the active one it replaces.
+
+        Also works when the newest key is compromised: the replacement takes its
+        scope, and the compromised key keeps its status.
+        """
+        self._check_court(court)
+        self._check_passphrase()
+        old = self._latest(use, court)
         new = self.keystore.create()
         with self.registry.transaction() as db:
             db.execute(
-                "UPDATE keys SET status = 'retired', valid_until = ? WHERE kid = ?",
+                "UPDATE keys SET status = 'retired', valid_until = ?"
+                " WHERE kid = ? AND status = 'active'",
                 [now.isoformat(), old["kid"]],
             )
-            row = _key_row(new, "documents", old["court"], old["document_types"], now)
+            row = _key_row(new, use, old["court"], old["document_types"], now)
             self.registry.add_key(db, row)
             detail = f"{old['kid']} -> {new.kid.hex()}"
-            self.registry.audit(db, "cli", "keys.rotate", detail=detail)
+            self.registry.audit(db, "cli", f"keys.rotate.{use}", detail=detail)
         return new.kid.hex()
 
     def rotate_root(self, now: datetime) -> str:
         """Create a new root key; the next key list is signed by old and new root."""
+        self._check_passphrase()
         old = self._active("root")
         new = self.keystore.create()
         with self.registry.transaction() as db:
@@ -131,23 +160,47 @@ class Authority:
             self.registry.audit(db, "cli", "keys.rotate-root", detail=detail)
         return new.kid.hex()
 
-    def compromise(self, kid: str, since: datetime) -> None:
-        key = self.registry.key(kid.lower())
+    def compromise(self, kid: str, since: datetime, now: datetime) -> str | None:
+        """Mark a key compromised from `since`, and replace it if it was active.
+
+        Returns the replacement key's kid, so issuing (or publishing status lists)
+        can go on at once.
+        """
+        key = self.registry.key(kid.strip().lower())
         if key is None:
             raise KeyStoreError(
                 f"key {kid} is not in the registry; see 'wathiq keys list'"
             )
         if key["use"] == "root":
             raise KeyStoreError(
-                "a compromised root key needs a new trust anchor pinned"
+                "a compromised root key cannot be replaced through the key list it"
+                " signs; create a new deployment and pin its root on every verifier"
             )
+        if key["status"] == "compromised":
+            raise KeyStoreError(f"key {key['kid']} is already marked compromised")
+        if since > now:
+            raise KeyStoreError(
+                "--since is in the future; give when the compromise began"
+            )
+        self._check_passphrase()
+        replacement = None
+        if key["status"] == "active":
+            new = self.keystore.create()
+            replacement = new.kid.hex()
         with self.registry.transaction() as db:
             db.execute(
                 "UPDATE keys SET status = 'compromised', compromised_at = ?"
                 " WHERE kid = ?",
                 [since.isoformat(), key["kid"]],
             )
-            self.registry.audit(db, "cli", "keys.compromise", detail=key["kid"])
+            if replacement is not None:
+                row = _key_row(
+                    new, key["use"], key["court"], key["document_types"], now
+                )
+                self.registry.add_key(db, row)
+            detail = f"{key['kid']} -> {replacement}"
+            self.registry.audit(db, "cli", "keys.compromise", detail=detail)
+        return replacement
 
     # Publication.
 
@@ -233,6 +286,7 @@ class Authority:
                 pdf = self.registry.pdf(earlier.id) if with_pdf else None
                 return IssuedDocument(earlier.id, earlier.qr_text, pdf, False)
         court = document.content["court"]
+        _check_court_codes(court, document.content["circuit"])
         key_row = self._active("documents", court)
         if document.type not in key_row["document_types"]:
             raise KeyStoreError(
@@ -337,9 +391,14 @@ class Authority:
             raise RegistryError(f"unknown reason {reason!r}; use one of: {choices}")
         row = self.registry.document(document_id)
         if successor_id is not None:
-            successor_id = self.registry.document(successor_id).id
+            successor = self.registry.document(successor_id)
+            successor_id = successor.id
             if successor_id == row.id:
                 raise RegistryError("a document cannot be its own successor")
+            if successor.type != row.type or successor.status != "valid":
+                raise RegistryError(
+                    f"the successor {successor_id} must be a valid {row.type}"
+                )
         if row.status != "valid":
             raise RegistryError(f"document {row.id} is already {row.status}")
         with self.registry.transaction() as db:
@@ -353,6 +412,20 @@ class Authority:
             self.registry.audit(db, actor, "document.revoke", row.id, reason)
         self._update_trust_store(now, None, status_bytes)
         logger.info("revoked %s (%s)", row.id, reason)
+
+
+def _check_court_codes(court: str, circuit: str) -> None:
+    """Raise DocumentInputError unless the court and circuit codes are known."""
+    courts = default_courts()
+    if court not in courts:
+        known = ", ".join(courts)
+        raise DocumentInputError(f"unknown court code {court!r}; known: {known}")
+    circuits = courts[court].get("circuits", {})
+    if circuit not in circuits:
+        known = ", ".join(circuits)
+        raise DocumentInputError(
+            f"unknown circuit {circuit!r} of court {court}; known: {known}"
+        )
 
 
 def _key_row(
