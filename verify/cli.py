@@ -131,12 +131,17 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not keys:
         print("no keys; run 'wathiq keys init'")
+        return EXIT_OK
+    print(
+        f"{'KID':16}  {'USE':9}  {'COURT':8}  {'STATUS':11}  {'VALID FROM':19}"
+        f"  {'VALID UNTIL':19}  COMPROMISED SINCE"
+    )
     for key in keys:
-        until = key["valid_until"] or "-"
-        compromised = key["compromised_at"] or ""
+        until = (key["valid_until"] or "-")[:19]
+        compromised = (key["compromised_at"] or "-")[:19]
         print(
-            f"{key['kid']}  {key['use']:9}  {key['court']:8}  {key['status']:11}"
-            f"  from {key['valid_from'][:19]}  until {until[:19]}  {compromised}"
+            f"{key['kid']:16}  {key['use']:9}  {key['court']:8}  {key['status']:11}"
+            f"  {key['valid_from'][:19]:19}  {until:19}  {compromised}"
         )
     return EXIT_OK
 
