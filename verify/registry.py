@@ -78,6 +78,12 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
+_ROW_COLUMNS = (
+    "id, type, content, kid, issued_at, expires_at, content_digest, status_index,"
+    " status, successor_id, revoked_at, qr_text, pdf_sha256, request_key"
+)
+
+
 @dataclass(frozen=True)
 class DocumentRow:
     id: str
@@ -225,10 +231,15 @@ class Registry:
             )
         return DocumentRow.from_row(row)
 
-    def _document_row(self, document_id: str) -> dict[str, Any] | None:
+    def _document_row(
+        self, document_id: str, columns: str = _ROW_COLUMNS
+    ) -> dict[str, Any] | None:
+        # Every column but the PDF, unless asked: verifications read this row often,
+        # and the PDF is a large BLOB they never need.
         rows = list(
             self.db.query(
-                "SELECT * FROM documents WHERE id = ?", [document_id.strip().upper()]
+                f"SELECT {columns} FROM documents WHERE id = ?",  # noqa: S608
+                [document_id.strip().upper()],
             )
         )
         return rows[0] if rows else None
@@ -236,13 +247,14 @@ class Registry:
     def document_by_request_key(self, request_key: str) -> DocumentRow | None:
         rows = list(
             self.db.query(
-                "SELECT * FROM documents WHERE request_key = ?", [request_key]
+                f"SELECT {_ROW_COLUMNS} FROM documents WHERE request_key = ?",  # noqa: S608
+                [request_key],
             )
         )
         return DocumentRow.from_row(rows[0]) if rows else None
 
     def pdf(self, document_id: str) -> bytes | None:
-        row = self._document_row(document_id)
+        row = self._document_row(document_id, "pdf")
         if row is None:
             raise DocumentNotFound(f"document {document_id} is not in the registry")
         pdf = row["pdf"]
