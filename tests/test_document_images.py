@@ -94,6 +94,19 @@ def perspective(image: Image.Image) -> Image.Image:
     )  # fmt: skip
 
 
+def with_glare(image: Image.Image, strength: float = 0.7) -> Image.Image:
+    """Brighten a disc over the QR code, as a lamp reflected in glossy paper does."""
+    import numpy as np
+
+    pixels = np.asarray(image, dtype=np.float32)
+    height, width = pixels.shape[:2]
+    rows, columns = np.mgrid[0:height, 0:width]
+    centre_x, centre_y, radius = width * 0.12, height * 0.88, width * 0.12
+    distance = np.hypot(columns - centre_x, rows - centre_y)
+    light = np.clip(1 - distance / radius, 0, 1)[..., None] * strength * 255
+    return Image.fromarray(np.clip(pixels + light, 0, 255).astype(np.uint8))
+
+
 def with_foreign_code(image: Image.Image) -> Image.Image:
     foreign = qrcode.make("https://pay.example.com/invoice?id=99182&amount=250.00")
     page = image.copy()
@@ -117,6 +130,7 @@ VARIANTS: dict[str, Callable[[Issued], bytes]] = {
     "inverted": lambda doc: encode(ImageOps.invert(doc.page_150)),
     "photographed": lambda doc: encode(photograph(doc.page_300.resize((1700, 2405)))),
     "foreign_code_beside": lambda doc: encode(with_foreign_code(doc.page_150)),
+    "glare": lambda doc: encode(with_glare(doc.page_300), "JPEG", quality=80),
     "webp": lambda doc: encode(doc.page_150, "WEBP", quality=80),
     "tiff": lambda doc: encode(doc.page_150, "TIFF"),
     "grayscale_16bit": lambda doc: encode(
