@@ -70,9 +70,11 @@ RATING_TOKEN_SECONDS = 600
 MAX_RATING_TOKENS = 64
 # JSON bodies of the page: one QR text, or a rating.
 MAX_JSON_BYTES = 16 * 1024
-# The middleware stops any body past this; /kiosk/file stops reading at MAX_BYTES
-# itself, to show an oversized file on screen like any other unreadable file.
+# The middleware stops any body past this, except on /kiosk/file, which stops
+# reading at MAX_BYTES itself to show an oversized file on screen like any other
+# unreadable file (a 413 from the middleware would leave the visitor no message).
 MAX_REQUEST_BYTES = MAX_BYTES + 64 * 1024
+MAX_FILE_REQUEST_BYTES = 1 << 40
 # Upload decodes of the API endpoint: two at once, each given up after 5 s.
 API_DECODE_SLOTS = 2
 API_DECODE_TIMEOUT_SECONDS = 5.0
@@ -194,6 +196,8 @@ def _body_limit(path: str) -> int:
         return FRAME_LIMITS.max_bytes
     if path in ("/kiosk/text", "/kiosk/rating"):
         return MAX_JSON_BYTES
+    if path == "/kiosk/file":
+        return MAX_FILE_REQUEST_BYTES
     return MAX_REQUEST_BYTES
 
 

@@ -13,6 +13,7 @@ import pytest
 from verify.cli import main
 from verify.config import Home
 from verify.documents import parse_document
+from verify.errors import RegistryError
 from verify.inputs import verify_file
 from verify.registry import Registry
 from verify.signing.authority import Authority
@@ -268,3 +269,36 @@ def test_pdf_metadata_cannot_borrow_genuine_text(authority: Authority):
         verdict = verify_file(forged, store, now=now, registry=registry)
         assert verdict.document_id == other.document_id
         assert verdict.status is Status.REVOKED
+
+
+def test_concurrent_revocations_one_wins(authority: Authority):
+    import threading
+
+    document = parse_document("judgment_copy", example("judgment_copy"))
+    issued = authority.issue(document, datetime.now(UTC))
+    home = authority.home
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def revoke(reason: str) -> None:
+        # One authority per thread, as in separate worker processes.
+        own = Authority(home, Registry(home.registry_path))
+        barrier.wait()
+        try:
+            own.revoke(issued.document_id, reason, datetime.now(UTC))
+            outcomes.append("ok")
+        except RegistryError as error:
+            outcomes.append(str(error))
+
+    threads = [
+        threading.Thread(target=revoke, args=(reason,))
+        for reason in ("revoked", "set-aside", "revoked", "set-aside")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("ok") == 1
+    assert sum("already" in outcome for outcome in outcomes) == 3
+    entries = authority.registry.audit_entries()
+    assert [entry["action"] for entry in entries].count("document.revoke") == 1

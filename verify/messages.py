@@ -147,7 +147,8 @@ def field_rows(document: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     }
     if "parties" in document:
         values["judgment_date"] = document["judgment_date"]
-        values["parties"] = "; ".join(
+        separator = "؛ " if lang == "ar" else "; "
+        values["parties"] = separator.join(
             f"{_pick(ROLE_NAMES[party['role']], lang)}: {party['name']}"
             for party in document["parties"]
         )

@@ -30,6 +30,7 @@ from verify.errors import (
     TrustDataError,
     UnknownFormat,
 )
+from verify.scanning import MAX_BYTES
 from verify.trust import TrustStore
 
 VERIFICATIONS = "/api/v1/verifications"
@@ -366,3 +367,11 @@ def test_same_json_as_api_service(
             actual = kiosk_client.post(VERIFICATIONS, **request)
             assert actual.status_code == expected.status_code, request
             assert actual.json() == expected.json(), request
+
+
+def test_oversized_file_gets_a_verdict(client: httpx.Client):
+    response = client.post("/kiosk/file", content=b"\xff" * (MAX_BYTES + 1024))
+    assert response.status_code == 200
+    screen = response.json()["screen"]
+    assert screen["status"] == "UNSUPPORTED_INPUT"
+    assert "too large" in screen["status_text"]["en"]

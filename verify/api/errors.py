@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from verify.errors import (
     CorruptInput,
@@ -159,6 +160,13 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _on_client_disconnect(request: Request, error: Exception) -> JSONResponse:
+    # The client went away before sending its whole body: not a service fault, and
+    # nobody is left to read the answer.
+    logger.info("client disconnected during %s", _route(request))
+    return _response(400, "client_disconnected", "the request body was not completed")
+
+
 def _route(request: Request) -> str:
     route = request.scope.get("route")
     return getattr(route, "path", "an unknown route")
@@ -170,4 +178,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(WathiqError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ClientDisconnect, _on_client_disconnect)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -85,5 +85,7 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
             "uvicorn": {"level": level},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"level": "WARNING", "propagate": False},
+            # fontTools logs each font subsetting step at INFO, dozens per PDF.
+            "fontTools": {"level": "WARNING"},
         },
     }

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from verify.config import Home
+from verify.config import DEFAULT_BASE_URL, Home
 from verify.crypto import jwk_from_public_key
 from verify.documents import DOCUMENT_TYPES, Document
 from verify.errors import DocumentInputError, KeyStoreError, RegistryError
@@ -58,6 +58,7 @@ class Authority:
         self.registry = registry or Registry(home.registry_path)
         self.keystore = KeyStore(home.private_dir)
         self._loaded: dict[str, SigningKey] = {}
+        self._warned_base_url = False
 
     def _signing_key(self, kid: str) -> SigningKey:
         if kid not in self._loaded:
@@ -285,6 +286,13 @@ class Authority:
             if earlier is not None:
                 pdf = self.registry.pdf(earlier.id) if with_pdf else None
                 return IssuedDocument(earlier.id, earlier.qr_text, pdf, False)
+        if self.home.base_url == DEFAULT_BASE_URL and not self._warned_base_url:
+            self._warned_base_url = True
+            logger.warning(
+                "QR codes link to the example address %s; set WATHIQ_BASE_URL to the"
+                " court's verification page before printing documents",
+                DEFAULT_BASE_URL,
+            )
         court = document.content["court"]
         _check_court_codes(court, document.content["circuit"])
         key_row = self._active("documents", court)
@@ -399,14 +407,17 @@ class Authority:
                 raise RegistryError(
                     f"the successor {successor_id} must be a valid {row.type}"
                 )
-        if row.status != "valid":
-            raise RegistryError(f"document {row.id} is already {row.status}")
         with self.registry.transaction() as db:
-            db.execute(
+            # The status is checked inside the write transaction, so two staff
+            # revoking the same document at once cannot both succeed.
+            changed = db.execute(
                 "UPDATE documents SET status = ?, successor_id = ?, revoked_at = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND status = 'valid'",
                 [reason, successor_id, now.isoformat(), row.id],
-            )
+            ).rowcount
+            if changed != 1:
+                current = self.registry.document(row.id).status
+                raise RegistryError(f"document {row.id} is already {current}")
             status_bytes = self._status_list(db, now)
             _write_atomic(self.home.public_dir / "status.json", status_bytes)
             self.registry.audit(db, actor, "document.revoke", row.id, reason)
