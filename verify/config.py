@@ -1,4 +1,4 @@
-"""Where wathiq keeps its state: one data directory per deployment.
+"""The data directory: one per deployment, holding all of wathiq's state.
 
 ``WATHIQ_HOME`` (default ``./var``) contains:
 

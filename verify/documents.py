@@ -290,7 +290,7 @@ def _check_year(name: str, year: int) -> None:
 
 
 def _printable(char: str) -> bool:
-    """Whether the PDF fonts can print `char` without hiding or reordering text."""
+    """Return whether the PDF fonts print `char` without hiding or reordering text."""
     if char in _BIDI_CONTROLS or ord(char) > 0xFFFF:
         return False
     if char in _JOINERS_AND_MARKS:

@@ -1,4 +1,4 @@
-"""What a verdict means to a person, in Arabic and English.
+"""Texts that explain a verdict to a person, in Arabic and English.
 
 The CLI, the web pages and the kiosk all take their headlines, next steps and field
 labels from here, so the three never disagree about what a status means.

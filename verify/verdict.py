@@ -72,7 +72,7 @@ class Verdict:
     """Signed fields to compare with the paper; empty until the signature passed."""
     kid: str | None = None
     reason: str | None = None
-    """Why the document is revoked, or why no decision was possible."""
+    """The revocation reason, or the cause of a failed or undecided check."""
     successor_id: str | None = None
     key_list_version: int | None = None
     key_list_age_seconds: int | None = None

@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Policy:
-    """How old trust data may be before the verifier stops deciding."""
+    """Limits on the age of trust data, past which the verifier does not decide."""
 
     max_key_list_age: timedelta = timedelta(days=14)
     max_status_list_age: timedelta = timedelta(days=3)
@@ -52,7 +52,7 @@ class Policy:
 
 @dataclass(frozen=True)
 class RegistryRecord:
-    """What the online registry holds about one document."""
+    """The online registry's record of one document."""
 
     status: str
     """"valid", "revoked", "superseded" or "set-aside"."""
