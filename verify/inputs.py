@@ -96,7 +96,7 @@ def verify_upload(
 def _original_pdf_text(data: bytes, registry: OriginalStore) -> str | None:
     """Return the QR text of a PDF that is byte for byte an original we issued.
 
-    The metadata text only says which original to compare with; the comparison of
+    The metadata text only names the original to compare with; the comparison of
     SHA-256 digests decides, so an edited PDF falls back to reading its pages.
     """
     try:

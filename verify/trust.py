@@ -422,7 +422,7 @@ def _signed_field(raw: bytes, name: str, path: Path | None) -> Any:
     """Read one field of a held file before its signature is checked.
 
     With `path` None the file is ``state.json``, a plain object; otherwise it is a
-    signed envelope whose ``signed`` object holds the field.
+    signed envelope whose ``signed`` object contains the field.
     """
     try:
         document = json.loads(raw)

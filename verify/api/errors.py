@@ -161,8 +161,8 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _on_client_disconnect(request: Request, error: Exception) -> JSONResponse:
-    # The client went away before sending its whole body: not a service fault, and
-    # nobody is left to read the answer.
+    # The client went away before sending its whole body. This is not a service
+    # fault, and no client is left to read the response.
     logger.info("client disconnected during %s", _route(request))
     return _response(400, "client_disconnected", "the request body was not completed")
 
