@@ -103,7 +103,7 @@ class KioskState:
         kiosk_home = KioskHome.from_home(home)
         bundle = TrustBundle(kiosk_home)
         counts = UsageCounts(kiosk_home.counts_path)
-        checker = Checker(bundle, settings.policy, counts, clock)
+        checker = Checker(bundle, settings.verify_policy(home), counts, clock)
         return cls(home, settings, bundle, counts, checker, clock)
 
     def trust_store(self) -> TrustStore:
@@ -166,7 +166,7 @@ def create_app(state: KioskState) -> FastAPI:
         registry=None,
         limits=ScanLimits(),
         decoder=DecodePool(API_DECODE_SLOTS, API_DECODE_TIMEOUT_SECONDS),
-        policy=state.settings.policy,
+        policy=state.settings.verify_policy(state.home),
         clock=state.clock,
     )
     app.include_router(verification_router(context))

@@ -88,12 +88,14 @@ def _field_rows(verdict: Verdict) -> list[dict[str, str]]:
 
 
 def _failed_check(verdict: Verdict) -> str | None:
+    # The last failed check is the step that decided: verification stops there,
+    # and a failed link_address check before it only warns.
     failed = [check.name for check in verdict.checks if not check.passed]
-    return failed[0] if failed else None
+    return failed[-1] if failed else None
 
 
 def _explanation(verdict: Verdict, online_url: str) -> Bilingual | None:
-    """Explain why this kiosk cannot decide, from the first failed check."""
+    """Explain why this kiosk cannot decide, from the check that decided."""
     if verdict.status is not Status.INDETERMINATE:
         return None
     check = _failed_check(verdict)

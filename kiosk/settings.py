@@ -14,7 +14,7 @@ Everything the kiosk keeps lives under ``WATHIQ_HOME/kiosk/``:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,10 @@ class KioskSettings(BaseSettings):
             max_key_list_age=timedelta(hours=self.max_key_list_age_hours),
             max_status_list_age=timedelta(hours=self.max_status_list_age_hours),
         )
+
+    def verify_policy(self, home: Home) -> Policy:
+        """Return the verification policy, with the court's page to compare links to."""
+        return replace(self.policy, court_base_url=self.online_address(home))
 
     def online_address(self, home: Home) -> str:
         """Return the address where visitors can verify a document online."""

@@ -373,3 +373,21 @@ def test_payload_marker_requires_path(issuer: SimulatedIssuer):
         payload_from_qr_text("HTTPS://EVIL.EXAMPLE/XWQ1.ABC")
     text = qr_text_for(issuer.sign(issuer.claims()), "https://other.example")
     assert text.startswith("HTTPS://OTHER.EXAMPLE/V/WQ1.")
+
+
+def test_link_to_other_site_is_reported(issuer: SimulatedIssuer, tmp_path: Path):
+    store = issuer.store(tmp_path)
+    text = issuer.qr_text(issuer.claims())
+    moved = "HTTPS://EVIL.EXAMPLE" + text[len(BASE_URL) :]
+    policy = Policy(court_base_url="https://wathiq.example.sa/")
+    own = verify_qr_text(text, store, now=NOW, policy=policy)
+    assert own.status is Status.GENUINE
+    assert own.reason is None
+    assert any(check.name == "link_address" and check.passed for check in own.checks)
+    verdict = verify_qr_text(moved, store, now=NOW, policy=policy)
+    assert verdict.status is Status.GENUINE
+    assert "EVIL.EXAMPLE" in (verdict.reason or "")
+    link = [check for check in verdict.checks if check.name == "link_address"]
+    assert not link[0].passed
+    bare = text.split("/V/", 1)[1]
+    assert verify_qr_text(bare, store, now=NOW, policy=policy).reason is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -181,7 +182,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from verify.inputs import verify_file
     from verify.scanning import DEFAULT_LIMITS, detect_format
-    from verify.verifier import verify_qr_text
+    from verify.verifier import Policy, verify_qr_text
 
     home = Home.from_env()
     now = _now(args)
@@ -196,6 +197,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return _print_verdict(verdict, args)
     registry = None if args.offline else _open_registry(home)
+    # Only a court address set on purpose is compared with the QR code's link.
+    base_url = os.environ.get("WATHIQ_BASE_URL") or None
+    policy = Policy(court_base_url=base_url)
     if data is not None and args.input == "-":
         try:
             detect_format(data)
@@ -203,10 +207,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             # Bytes on standard input that are no image or PDF: a QR text.
             text, data = data.decode("utf-8", "replace").strip(), None
     if data is not None:
-        verdict = verify_file(data, store, now=now, registry=registry)
+        verdict = verify_file(data, store, now=now, policy=policy, registry=registry)
     else:
         assert text is not None
-        verdict = verify_qr_text(text, store, now=now, registry=registry)
+        verdict = verify_qr_text(text, store, now=now, policy=policy, registry=registry)
     return _print_verdict(verdict, args)
 
 

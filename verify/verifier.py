@@ -48,6 +48,9 @@ class Policy:
     max_status_list_age: timedelta = timedelta(days=3)
     # Tolerated difference between this clock and the publisher's.
     clock_skew: timedelta = timedelta(minutes=5)
+    court_base_url: str | None = None
+    """The court's verification page. When set, a QR code that links anywhere else
+    is reported: its payload may be genuine, but the printed code was replaced."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ def verify_qr_text(
         _verify_steps(run, text)
     except _Stop as stop:
         status, reason = stop.status, stop.reason
+    if status is Status.GENUINE:
+        # The signed content is genuine; the reason still warns about the link.
+        reason = run.facts.get("link_warning")
     logger.debug("verdict %s after %d checks", status, len(run.checks))
     return _verdict(run, status, reason)
 
@@ -135,7 +141,29 @@ def _read_text(run: _Run, text: str) -> CoseSign1:
         raise run.failed("format", Status.MALFORMED, str(error)) from None
     run.facts["kid"] = message.kid.hex()
     run.passed("format", "wathiq format 1, COSE_Sign1 with EdDSA")
+    _check_link(run, text)
     return message
+
+
+def _check_link(run: _Run, text: str) -> None:
+    """Record a failed check when the QR code links away from the court's page."""
+    expected = run.policy.court_base_url
+    stripped = text.strip()
+    marker = stripped.upper().find("/V/WQ")
+    if expected is None or marker <= 0:
+        return
+    link = stripped[:marker].upper().rstrip("/")
+    court = expected.upper().rstrip("/")
+    if link == court:
+        run.passed("link_address", "the code links to the court's verification page")
+        return
+    detail = (
+        f"the code links to {link}, not to the court's verification page {court}:"
+        " the printed code may have been replaced, so do not follow that link and"
+        " compare every detail with the paper"
+    )
+    run.checks.append(Check("link_address", False, detail))
+    run.facts["link_warning"] = detail
 
 
 def _check_trust_data(run: _Run) -> KeyList:
@@ -322,7 +350,7 @@ def _verdict(run: _Run, status: Status, reason: str | None) -> Verdict:
         document_id=claims.document_id_text if claims else None,
         document=_display_fields(claims, key_list) if claims and key_list else {},
         kid=facts.get("kid"),
-        reason=reason if status is not Status.GENUINE else None,
+        reason=reason,
         successor_id=facts.get("successor_id"),
         key_list_version=key_list.version if key_list else None,
         key_list_age_seconds=_seconds(run.now - key_list.issued_at)

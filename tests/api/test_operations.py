@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -147,6 +148,10 @@ def test_logs_hold_no_payloads_names_or_tokens(
     client.get("/api/v1/audit", headers={"Authorization": "Bearer wqt_guess"})
     marker = client.get("/healthz", headers={"X-Request-ID": "log-check-1"})
     assert marker.status_code == 200
+    # The server writes its access line after the response, so wait for it.
+    deadline = time.monotonic() + 10
+    while "log-check-1" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log = server.log()
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(line.get("request_id") == "log-check-1" for line in lines)

@@ -13,6 +13,7 @@ from PIL import Image
 from tests.api.conftest import Fixtures, render_scan
 from verify.api.schemas import VerificationResponse
 from verify.cli import main as wathiq
+from verify.config import DEFAULT_BASE_URL
 
 ENDPOINT = "/api/v1/verifications"
 
@@ -67,6 +68,8 @@ def test_answer_has_the_fields_of_cli_json(
 ):
     assert prepared.judgment is not None
     monkeypatch.setenv("WATHIQ_HOME", str(prepared.home))
+    # Configured like the service, the CLI also compares the code's link.
+    monkeypatch.setenv("WATHIQ_BASE_URL", DEFAULT_BASE_URL)
     assert wathiq(["verify", prepared.judgment.qr_text, "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     api = verify_text(client, prepared.judgment.qr_text).json()

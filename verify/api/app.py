@@ -31,6 +31,7 @@ from verify.api.trustcache import TrustStoreCache
 from verify.api.verifications import VerificationContext, verification_router
 from verify.api.wellknown import wellknown_router
 from verify.errors import TrustDataError
+from verify.verifier import Policy
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -74,6 +75,7 @@ def create_app(
     trust = TrustStoreCache(home.trust_dir)
     registry = ReadRegistry(home.registry_path) if home.registry_path.exists() else None
     verification = VerificationContext(
+        policy=Policy(court_base_url=settings.base_url),
         trust_store=trust.get,
         registry=registry,
         limits=settings.scan_limits,
