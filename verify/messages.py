@@ -148,8 +148,12 @@ def field_rows(document: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     if "parties" in document:
         values["judgment_date"] = document["judgment_date"]
         separator = "؛ " if lang == "ar" else "; "
+        # In English, each Arabic name is a bidirectional isolate (U+2068 ... U+2069)
+        # so the colons and separators around it stay in reading order.
+        isolate = "{}" if lang == "ar" else "\u2068{}\u2069"
         values["parties"] = separator.join(
-            f"{_pick(ROLE_NAMES[party['role']], lang)}: {party['name']}"
+            f"{_pick(ROLE_NAMES[party['role']], lang)}: "
+            + isolate.format(party["name"])
             for party in document["parties"]
         )
     else:
