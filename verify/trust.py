@@ -366,18 +366,8 @@ class TrustStore:
         if self.key_list is not None:
             trusted_root = self.key_list.root_public_key
         key_list = parse_key_list(raw, trusted_root, now)
-        held = self.key_list
-        if held is not None:
-            if key_list.version < held.version:
-                raise TrustDataError(
-                    f"rollback: key list version {key_list.version} is older than the"
-                    f" held version {held.version}"
-                )
-            if key_list.version == held.version and raw != held.raw:
-                raise TrustDataError(
-                    f"key list version {key_list.version} differs from the held list"
-                    " of the same version"
-                )
+        if self.key_list is not None:
+            _check_not_rolled_back("key list", key_list, self.key_list)
         if key_list.root_public_key != self.root_public_key:
             new_root = key_list.root_public_key
             logger.warning("root key rotated to %s", kid_for(new_root).hex())
@@ -394,18 +384,8 @@ class TrustStore:
         if self.key_list is None:
             raise TrustDataError("no key list is held; import a key list first")
         status_list = parse_status_list(raw, self.key_list, now)
-        held = self.status_list
-        if held is not None:
-            if status_list.version < held.version:
-                raise TrustDataError(
-                    f"rollback: status list version {status_list.version} is older"
-                    f" than the held version {held.version}"
-                )
-            if status_list.version == held.version and raw != held.raw:
-                raise TrustDataError(
-                    f"status list version {status_list.version} differs from the"
-                    " held list of the same version"
-                )
+        if self.status_list is not None:
+            _check_not_rolled_back("status list", status_list, self.status_list)
         _write_atomic(self.directory / "status.json", raw)
         self.status_list = status_list
         self._saw(status_list.issued_at)
@@ -416,6 +396,23 @@ class TrustStore:
             self.newest_issued_at = issued_at
             state = {"newest_issued_at": issued_at.isoformat()}
             _write_atomic(self.directory / "state.json", canonical_json(state))
+
+
+def _check_not_rolled_back(
+    name: str, new: KeyList | StatusList, held: KeyList | StatusList
+) -> None:
+    """Raise TrustDataError if `new` is older than `held`, or the same version with
+    other content."""
+    if new.version < held.version:
+        raise TrustDataError(
+            f"rollback: {name} version {new.version} is older than the held"
+            f" version {held.version}"
+        )
+    if new.version == held.version and new.raw != held.raw:
+        raise TrustDataError(
+            f"{name} version {new.version} differs from the held list of the same"
+            " version"
+        )
 
 
 def _signed_field(raw: bytes, name: str, path: Path | None) -> Any:
