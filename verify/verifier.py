@@ -148,9 +148,11 @@ def _read_text(run: _Run, text: str) -> CoseSign1:
 def _check_link(run: _Run, text: str) -> None:
     """Record a failed check when the QR code links away from the court's page."""
     expected = run.policy.court_base_url
+    if expected is None:
+        return
     stripped = text.strip()
     marker = stripped.upper().find("/V/WQ")
-    if expected is None or marker <= 0:
+    if marker <= 0:
         return
     link = stripped[:marker].upper().rstrip("/")
     court = expected.upper().rstrip("/")
