@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages wathiq needs, only those missing: the zbar library for
-# pyzbar, Arabic fonts for the PDFs, and Chromium for the kiosk and browser tests.
+# pyzbar, Arabic fonts for the PDFs, Chromium for the kiosk and browser tests, and
+# Xvfb, the virtual screen on which the tests start the kiosk's Chromium.
 set -euo pipefail
 
-packages=(libzbar0 fonts-hosny-amiri fonts-noto-core chromium)
+packages=(libzbar0 fonts-hosny-amiri fonts-noto-core chromium xvfb)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
