@@ -412,3 +412,16 @@ def test_issue_out_path_checked_first(
     with sqlite3.connect(isolated_env / "registry.db") as connection:
         count = connection.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     assert count == 0
+
+
+def test_check_summaries_cover_every_check(
+    keys: None, capsys: pytest.CaptureFixture[str]
+):
+    from verify.messages import check_summary
+
+    verdict = json.loads(run(capsys, "verify", "--json", sign(capsys))[1])
+    for check in verdict["checks"]:
+        for passed in (True, False):
+            summary = check_summary(check["name"], passed, "ar")
+            assert summary, check["name"]
+            assert check_summary(check["name"], passed, "en") is None

@@ -10,7 +10,14 @@ from typing import Any
 
 from verify.verdict import Outcome, Status, Verdict
 
-__all__ = ["LANGUAGES", "field_rows", "headline", "next_step", "status_text"]
+__all__ = [
+    "LANGUAGES",
+    "check_summary",
+    "field_rows",
+    "headline",
+    "next_step",
+    "status_text",
+]
 
 LANGUAGES = ("ar", "en")
 
@@ -108,6 +115,47 @@ ROLE_NAMES = {
     "witness": ("شاهد", "Witness"),
     "expert": ("خبير", "Expert"),
 }
+
+
+# What each check found, in Arabic, by check name and result: (passed, failed).
+# The checks' own details stay in English, for staff and support.
+_CHECK_SUMMARIES_AR = {
+    "input": ("قُرئ الملف", "تعذّرت قراءة الملف"),
+    "format": (
+        "الرمز بصيغة رموز التحقق من المحكمة",
+        "الرمز ليس بصيغة المحكمة أو هو تالف",
+    ),
+    "link_address": (
+        "الرمز يشير إلى صفحة التحقق الرسمية",
+        "الرمز يشير إلى موقع آخر غير صفحة المحكمة؛ لا تفتح ذلك الرابط",
+    ),
+    "key_list": ("بيانات التحقق حديثة", "بيانات التحقق قديمة أو غير متوفرة"),
+    "clock": ("ساعة الجهاز سليمة", "ساعة الجهاز متأخرة عن بيانات التحقق"),
+    "key_known": ("مفتاح التوقيع من مفاتيح المحكمة", "مفتاح التوقيع غير معروف هنا"),
+    "signature": ("التوقيع الرقمي يطابق المحتوى", "التوقيع الرقمي لا يطابق المحتوى"),
+    "claims": ("بيانات المستند مقروءة", "بيانات المستند تالفة"),
+    "key_trusted": (
+        "المفتاح كان مخوّلًا بهذا المستند وقت التوقيع",
+        "المفتاح لم يكن مخوّلًا بهذا المستند وقت التوقيع",
+    ),
+    "not_expired": ("المستند ضمن مدة صلاحيته", "انتهت صلاحية المستند"),
+    "not_revoked": ("المستند غير ملغى", "المستند ملغى، أو تعذّر التأكد من حالته"),
+    "identical_to_original": (
+        "الملف مطابق تمامًا للأصل الصادر",
+        "الملف يختلف عن الأصل الصادر؛ اعتمد البيانات الموقّعة فقط",
+    ),
+}
+
+
+def check_summary(name: str, passed: bool, lang: str) -> str | None:
+    """Return what a check found, in words for a person, or None if unknown.
+
+    Only Arabic has summaries: in English the check's own detail reads well.
+    """
+    if lang != "ar" or name not in _CHECK_SUMMARIES_AR:
+        return None
+    passed_text, failed_text = _CHECK_SUMMARIES_AR[name]
+    return passed_text if passed else failed_text
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:

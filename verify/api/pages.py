@@ -28,7 +28,13 @@ from verify.api.verifications import (
     verify_text,
 )
 from verify.errors import WathiqError
-from verify.messages import field_rows, headline, next_step, status_text
+from verify.messages import (
+    check_summary,
+    field_rows,
+    headline,
+    next_step,
+    status_text,
+)
 from verify.verdict import Status
 from verify.verifier import verify_qr_text
 
@@ -49,6 +55,7 @@ _CHECK_LABELS = {
     "not_expired": ("سريان المستند", "Not expired"),
     "not_revoked": ("غير ملغى في سجل المحكمة", "Not revoked"),
     "identical_to_original": ("مطابقة الملف الأصلي", "Identical to the original file"),
+    "link_address": ("عنوان الرابط في الرمز", "Link address in the code"),
 }
 
 _TEXT = {
@@ -146,6 +153,7 @@ def _result_values(
                 _CHECK_LABELS.get(check.name, (check.name, check.name)), lang
             ),
             "passed": check.passed,
+            "summary": check_summary(check.name, check.passed, lang),
             "detail": check.detail,
         }
         for check in verdict.checks
