@@ -23,6 +23,8 @@ __all__ = ["add_commands"]
 
 def add_commands(commands: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add this package's subcommands to the ``wathiq`` parser."""
+    from verify.cli import int_between
+
     kiosk = commands.add_parser(
         "kiosk",
         help="run the offline verification kiosk, or manage its trust data",
@@ -34,7 +36,11 @@ def add_commands(commands: Any, add: Callable[..., argparse.ArgumentParser]) -> 
     kiosk.add_argument(
         "--no-browser", action="store_true", help="run the server without a browser"
     )
-    kiosk.add_argument("--port", type=int, help="TCP port on 127.0.0.1 (default 8765)")
+    kiosk.add_argument(
+        "--port",
+        type=int_between("port", 1, 65535),
+        help="TCP port on 127.0.0.1 (default 8765)",
+    )
     actions = kiosk.add_subparsers(dest="action", metavar="ACTION")
     importer = add(
         actions,

@@ -58,6 +58,23 @@ def _time(text: str) -> datetime:
     return parsed
 
 
+def int_between(name: str, low: int, high: int) -> Callable[[str], int]:
+    """Return an argparse type that accepts whole numbers from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"invalid {name} {text!r}; use {low} to {high}"
+            )
+        return value
+
+    return parse
+
+
 def _now(args: argparse.Namespace) -> datetime:
     at: datetime | None = getattr(args, "at", None)
     return at or datetime.now(UTC)

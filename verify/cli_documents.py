@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_BATCH_LINE_BYTES = 64 * 1024
 
 
-def _now(args: argparse.Namespace) -> datetime:
-    at: datetime | None = getattr(args, "at", None)
-    return at or datetime.now(UTC)
-
-
 def cmd_issue(args: argparse.Namespace) -> int:
-    from verify.cli import _read_json
+    from verify.cli import _now, _read_json
     from verify.documents import parse_document
     from verify.signing.authority import Authority
 
@@ -73,6 +68,8 @@ def _unwritable(path: Path) -> str | None:
 
 def _issue_batch(authority: Any, args: argparse.Namespace) -> int:
     from tqdm import tqdm
+
+    from verify.cli import _now
 
     try:
         lines = Path(args.batch).read_bytes().splitlines()
@@ -211,20 +208,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _workers(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        count = -1
-    if not 1 <= count <= 64:
-        raise argparse.ArgumentTypeError(f"--workers must be 1 to 64, not {text!r}")
-    return count
-
-
 def add_commands(
     commands: Any,
     add: Callable[..., argparse.ArgumentParser],
 ) -> None:
+    from verify.cli import int_between
     from verify.documents import DOCUMENT_TYPES
 
     issue = add(commands, "issue", cmd_issue, "issue a signed PDF, or a batch of them")
@@ -235,7 +223,7 @@ def add_commands(
     issue.add_argument("--out-dir", help="directory for the batch's PDFs")
     issue.add_argument(
         "--workers",
-        type=_workers,
+        type=int_between("worker count", 1, 64),
         default=0,
         help="processes that render a batch (default: one per CPU, at most 4)",
     )

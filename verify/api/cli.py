@@ -145,28 +145,10 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}; use 0 to 65535")
-    return port
-
-
-def _workers(text: str) -> int:
-    try:
-        workers = int(text)
-    except ValueError:
-        workers = 0
-    if not 1 <= workers <= 64:
-        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}; use 1 to 64")
-    return workers
-
-
 def add_commands(commands: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add this package's subcommands to the ``wathiq`` parser."""
+    from verify.cli import int_between
+
     serve = add(
         commands,
         "serve",
@@ -177,11 +159,14 @@ def add_commands(commands: Any, add: Callable[..., argparse.ArgumentParser]) -> 
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     serve.add_argument(
-        "--port", type=_port, default=8000, help="TCP port to listen on (default 8000)"
+        "--port",
+        type=int_between("port", 0, 65535),
+        default=8000,
+        help="TCP port to listen on (default 8000)",
     )
     serve.add_argument(
         "--workers",
-        type=_workers,
+        type=int_between("worker count", 1, 64),
         default=1,
         help="worker processes; about one per CPU core (default 1)",
     )
